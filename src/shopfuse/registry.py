@@ -1,0 +1,54 @@
+"""One registry for every pluggable component, looked up by kind and name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shopfuse.errors import ConfigError
+
+__all__ = ["Registry", "registry"]
+
+Factory = Callable[..., Any]
+
+
+class Registry:
+    """Maps ``(kind, name)`` to a factory; components register themselves on import."""
+
+    def __init__(self) -> None:
+        self._factories: dict[str, dict[str, Factory]] = {}
+
+    def register(self, kind: str, name: str) -> Callable[[Factory], Factory]:
+        """Decorator registering ``factory`` as component ``name`` of ``kind``."""
+
+        def decorate(factory: Factory) -> Factory:
+            entries = self._factories.setdefault(kind, {})
+            if name in entries and entries[name] is not factory:
+                raise ConfigError(f"{kind} {name!r} is registered twice")
+            entries[name] = factory
+            return factory
+
+        return decorate
+
+    def names(self, kind: str) -> list[str]:
+        """Sorted names registered under ``kind``."""
+        return sorted(self._factories.get(kind, {}))
+
+    def kinds(self) -> list[str]:
+        """Sorted kinds that have at least one entry."""
+        return sorted(self._factories)
+
+    def get(self, kind: str, name: str) -> Factory:
+        """The factory of ``name``; a clear error lists the valid names."""
+        entries = self._factories.get(kind, {})
+        if name not in entries:
+            valid = ", ".join(sorted(entries)) or "none"
+            raise ConfigError(f"unknown {kind} {name!r}; choose one of: {valid}")
+        return entries[name]
+
+    def create(self, kind: str, name: str, **params: Any) -> Any:
+        """Build component ``name`` of ``kind`` with ``params``."""
+        return self.get(kind, name)(**params)
+
+
+registry = Registry()

@@ -1,0 +1,61 @@
+"""Attribute column types: inferring them from values and coercing values into them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["ATTRIBUTE_TYPES", "attribute_type", "coerce_attribute", "infer_attribute_type"]
+
+ATTRIBUTE_TYPES = ("string", "int64", "float64", "bool")
+
+
+def attribute_type(value: Any) -> str:
+    """Arrow type name for a Python attribute value."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    return "string"
+
+
+def coerce_attribute(value: Any, kind: str) -> Any:
+    """Convert ``value`` to the stored column type ``kind``; raises ``ValueError`` if it cannot."""
+    if value is None:
+        return None
+    if kind == "string":
+        return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("true", "1", "yes"):
+            return True
+        if str(value).lower() in ("false", "0", "no"):
+            return False
+        raise ValueError(f"{value!r} is not a boolean")
+    if kind == "int64":
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError(f"{value!r} is not an integer")
+        return int(value)
+    if kind == "float64":
+        if isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number")
+        return float(value)
+    raise ValueError(f"unknown attribute type {kind!r}")
+
+
+def infer_attribute_type(values: Iterable[Any]) -> str | None:
+    """The narrowest type that holds every non-null value; ``None`` when all are null."""
+    kinds = {attribute_type(v) for v in values if v is not None}
+    if not kinds:
+        return None
+    if len(kinds) == 1:
+        return kinds.pop()
+    if kinds <= {"int64", "float64"}:
+        return "float64"
+    return "string"

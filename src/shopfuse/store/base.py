@@ -1,0 +1,135 @@
+"""The store Protocol: vectors per modality plus product fields and attributes, with filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import Field
+
+from shopfuse.config import SavableConfig
+from shopfuse.encoders.base import EncoderInfo
+from shopfuse.errors import EncoderMismatchError, StoreError
+from shopfuse.types import Product
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Record",
+    "StoreManifest",
+    "StoredHit",
+    "VectorStore",
+    "check_encoder",
+]
+
+SCHEMA_VERSION = 1
+
+
+class StoreManifest(SavableConfig):
+    """What a store holds: one vector column per modality, the encoder that made it, attribute types."""
+
+    schema_version: int = SCHEMA_VERSION
+    columns: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+    def encoder(self, column: str) -> EncoderInfo:
+        """The encoder behind ``column``."""
+        if column not in self.columns:
+            raise StoreError(
+                f"the store has no {column!r} vectors (it has: {', '.join(self.columns) or 'none'})"
+            )
+        return EncoderInfo.from_dict(self.columns[column])
+
+    def encoders(self) -> dict[str, EncoderInfo]:
+        """``{column: encoder}`` for every vector column."""
+        return {name: EncoderInfo.from_dict(info) for name, info in self.columns.items()}
+
+
+@dataclass(slots=True)
+class Record:
+    """A product ready to store: its content hash and one vector per modality it has."""
+
+    product: Product
+    content_hash: str
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    ocr_text: str | None = None
+
+
+@dataclass(slots=True)
+class StoredHit:
+    """One row found by a vector search of one column."""
+
+    id: str
+    score: float
+    fields: dict[str, Any]
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """A persistent product store with exact vector search; every backend passes one contract suite."""
+
+    @property
+    def manifest(self) -> StoreManifest:
+        """Vector columns with their encoders, and attribute types."""
+        ...
+
+    def count(self) -> int:
+        """Number of products."""
+        ...
+
+    def modality_counts(self) -> dict[str, int]:
+        """Products that have a vector, per column."""
+        ...
+
+    def hashes(self) -> dict[str, str]:
+        """``{id: content hash}`` of every stored product."""
+        ...
+
+    def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
+        """Add columns for attributes never seen before; returns the stored type of each."""
+        ...
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        """Insert or replace ``records`` in one atomic commit."""
+        ...
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete products by id; returns how many existed."""
+        ...
+
+    def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored fields (no vectors) of ``ids`` that exist, in the order asked."""
+        ...
+
+    def search(
+        self,
+        column: str,
+        vector: np.ndarray,
+        *,
+        encoder: EncoderInfo,
+        k: int = 10,
+        where: str | None = None,
+    ) -> list[StoredHit]:
+        """Exact top-``k`` by inner product in ``column``, among rows that match ``where``."""
+        ...
+
+    def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
+        """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
+        ...
+
+    def optimize(self) -> None:
+        """Compact storage after many small commits."""
+        ...
+
+
+def check_encoder(manifest: StoreManifest, column: str, encoder: EncoderInfo) -> None:
+    """Refuse a query vector made by another encoder than the column's."""
+    stored = manifest.encoder(column)
+    if stored != encoder:
+        raise EncoderMismatchError(
+            f"query for {column!r} vectors was encoded by {encoder.describe()} in space "
+            f"{encoder.space!r}, but the store's {column!r} vectors were made by "
+            f"{stored.describe()} in space {stored.space!r}; search with the store's encoder "
+            "or re-ingest into a new store"
+        )

@@ -1,0 +1,268 @@
+"""The embedded default store: a LanceDB table on disk, one vector column per modality."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from shopfuse.encoders._deps import require
+from shopfuse.encoders.base import EncoderInfo
+from shopfuse.errors import StoreError
+from shopfuse.registry import registry
+from shopfuse.store.attributes import attribute_type, coerce_attribute
+from shopfuse.store.base import Record, StoredHit, StoreManifest, check_encoder
+
+__all__ = ["LanceStore"]
+
+TABLE = "products"
+MANIFEST = "store.json"
+FIELDS = ("id", "_hash", "title", "description", "lang", "image", "images", "video", "audio", "_ocr_text")
+"""Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
+_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+
+
+def vector_field(column: str) -> str:
+    """Name of the Lance column that holds ``column``'s vectors."""
+    return f"_vec_{column}"
+
+
+def flag_field(column: str) -> str:
+    """Name of the boolean column saying whether a product has a ``column`` vector."""
+    return f"_has_{column}"
+
+
+def quote(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+@registry.register("store", "lance")
+class LanceStore:
+    """Products, attributes and per-modality vectors in one LanceDB table under ``path``.
+
+    Every :meth:`upsert` is one Lance commit, so a process killed mid-ingest leaves whole batches
+    only. Products lacking a modality hold a zero vector and a false ``_has_<modality>`` flag that
+    every search filters on. Search is exact (no ANN index), scored by inner product.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        manifest_file = self.path / MANIFEST
+        if not manifest_file.is_file():
+            raise StoreError(f"no shopfuse store at {self.path} (missing {MANIFEST})")
+        self._manifest = StoreManifest.load(manifest_file)
+        lancedb = require("lancedb", "lancedb", "store", "the LanceDB store")
+        self._db = lancedb.connect(str(self.path / "lance"))
+        self._table: Any = None
+        if TABLE in self._db.table_names():
+            self._table = self._db.open_table(TABLE)
+
+    @classmethod
+    def create(cls, path: str | Path, columns: dict[str, EncoderInfo]) -> LanceStore:
+        """Make an empty store whose vector columns come from ``columns``."""
+        root = Path(path)
+        if (root / MANIFEST).exists():
+            raise StoreError(f"a store already exists at {root}")
+        if not columns:
+            raise StoreError("a store needs at least one vector column")
+        root.mkdir(parents=True, exist_ok=True)
+        StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}).save(root / MANIFEST)
+        return cls(root)
+
+    @property
+    def manifest(self) -> StoreManifest:
+        """Vector columns with their encoders, and attribute types."""
+        return self._manifest
+
+    def count(self) -> int:
+        """Number of products."""
+        return 0 if self._table is None else int(self._table.count_rows())
+
+    def modality_counts(self) -> dict[str, int]:
+        """Products that have a vector, per column."""
+        if self._table is None:
+            return dict.fromkeys(self._manifest.columns, 0)
+        return {c: int(self._table.count_rows(flag_field(c))) for c in self._manifest.columns}
+
+    def hashes(self) -> dict[str, str]:
+        """``{id: content hash}`` of every stored product."""
+        if self._table is None:
+            return {}
+        data = self._scan(["id", "_hash"])
+        return dict(zip(data.column("id").to_pylist(), data.column("_hash").to_pylist(), strict=True))
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        """Insert or replace ``records`` in one atomic commit."""
+        if not records:
+            return
+        ids = [r.product.id for r in records]
+        if len(set(ids)) != len(ids):
+            raise StoreError("upsert batch holds duplicate ids")
+        self.ensure_attributes(
+            {
+                name: attribute_type(value)
+                for record in records
+                for name, value in record.product.attributes.items()
+                if value is not None and name not in self._manifest.attributes
+            }
+        )
+        batch = self._to_arrow(records)
+        if self._table is None:
+            self._table = self._db.create_table(TABLE, batch)
+        else:
+            (
+                self._table.merge_insert("id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute(batch)
+            )
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete products by id; returns how many existed."""
+        if self._table is None or not ids:
+            return 0
+        before = self.count()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self._table.delete("id IN (" + ", ".join(quote(i) for i in chunk) + ")")
+        return before - self.count()
+
+    def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored fields (no vectors) of ``ids`` that exist, in the order asked."""
+        if self._table is None or not ids:
+            return []
+        columns = self._field_columns()
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            where = "id IN (" + ", ".join(quote(i) for i in chunk) + ")"
+            table = self._scan(columns, where)
+            for row in table.to_pylist():
+                found[row["id"]] = self._public(row)
+        return [found[i] for i in ids if i in found]
+
+    def search(
+        self,
+        column: str,
+        vector: np.ndarray,
+        *,
+        encoder: EncoderInfo,
+        k: int = 10,
+        where: str | None = None,
+    ) -> list[StoredHit]:
+        """Exact top-``k`` by inner product in ``column``, among rows that match ``where``."""
+        check_encoder(self._manifest, column, encoder)
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        if query.shape[0] != encoder.dim:
+            raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
+        if self._table is None or k <= 0:
+            return []
+        condition = flag_field(column) + (f" AND ({where})" if where and where.strip() else "")
+        try:
+            result = (
+                self._table.search(query, vector_column_name=vector_field(column))
+                .distance_type("dot")
+                .where(condition, prefilter=True)
+                .select([*self._field_columns(), "_distance"])
+                .limit(k)
+                .to_arrow()
+            )
+        except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
+            if where:
+                raise StoreError(f"invalid filter {where!r}: {exc}") from exc
+            raise StoreError(f"search failed: {exc}") from exc
+        hits = []
+        for row in result.to_pylist():
+            # Lance's "dot" distance is 1 - <q, v>.
+            score = 1.0 - float(row.pop("_distance"))
+            hits.append(StoredHit(row["id"], score, self._public(row)))
+        return hits
+
+    def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
+        """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
+        info = self._manifest.encoder(column)
+        if self._table is None:
+            return [], np.zeros((0, info.dim), dtype=np.float32)
+        table = self._scan(["id", vector_field(column)], flag_field(column))
+        flat = table.column(vector_field(column)).combine_chunks().flatten().to_numpy()
+        return table.column("id").to_pylist(), flat.reshape(-1, info.dim).astype(np.float32)
+
+    def optimize(self) -> None:
+        """Compact the many small commits an ingest leaves into few files."""
+        if self._table is not None:
+            self._table.optimize()
+
+    def _scan(self, columns: list[str], where: str | None = None) -> pa.Table:
+        """Every row (matching ``where``) with only ``columns``."""
+        query = self._table.search().select(columns)
+        if where:
+            query = query.where(where)
+        return query.limit(None).to_arrow()
+
+    def _field_columns(self) -> list[str]:
+        return [*FIELDS, *self._manifest.attributes]
+
+    def _public(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A stored row as product fields plus an ``attributes`` dict."""
+        attributes = {name: row.pop(name) for name in self._manifest.attributes if name in row}
+        row["attributes"] = attributes
+        row["ocr_text"] = row.pop("_ocr_text", None)
+        row.pop("_hash", None)
+        return row
+
+    def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
+        """Add columns for attributes never seen before; returns the stored type of each."""
+        new = {n: t for n, t in types.items() if n not in self._manifest.attributes}
+        for name, kind in new.items():
+            if name in FIELDS or name.startswith("_"):
+                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            if kind not in _TYPES:
+                raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
+        if new:
+            if self._table is not None:
+                self._table.add_columns([pa.field(n, _TYPES[t], nullable=True) for n, t in new.items()])
+            self._manifest.attributes.update(new)
+            self._manifest.save(self.path / MANIFEST)
+        return {n: self._manifest.attributes[n] for n in types}
+
+    def _to_arrow(self, records: Sequence[Record]) -> pa.Table:
+        """Records as an Arrow table with every column of the schema."""
+        data: dict[str, list[Any]] = {name: [] for name in FIELDS}
+        for record in records:
+            p = record.product
+            values = (p.id, record.content_hash, p.title, p.description, p.lang, p.image,
+                      list(p.images), p.video, p.audio, record.ocr_text)
+            for name, value in zip(FIELDS, values, strict=True):
+                data[name].append(value)
+        fields = [pa.field(n, pa.list_(pa.string()) if n == "images" else pa.string()) for n in FIELDS]
+        arrays: list[pa.Array] = [pa.array(data[f.name], type=f.type) for f in fields]
+        for name, kind in self._manifest.attributes.items():
+            try:
+                values = [coerce_attribute(r.product.attributes.get(name), kind) for r in records]
+            except ValueError as exc:
+                raise StoreError(f"attribute {name!r} does not fit its type {kind}: {exc}") from exc
+            fields.append(pa.field(name, _TYPES[kind]))
+            arrays.append(pa.array(values, type=_TYPES[kind]))
+        for column, info in self._manifest.encoders().items():
+            matrix = np.zeros((len(records), info.dim), dtype=np.float32)
+            flags = []
+            for i, record in enumerate(records):
+                vector = record.vectors.get(column)
+                flags.append(vector is not None)
+                if vector is not None:
+                    if vector.shape != (info.dim,):
+                        raise StoreError(
+                            f"product {record.product.id!r}: {column!r} vector has shape "
+                            f"{vector.shape}, expected ({info.dim},)"
+                        )
+                    matrix[i] = vector
+            vtype = pa.list_(pa.float32(), info.dim)
+            fields.append(pa.field(vector_field(column), vtype))
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(matrix.ravel()), info.dim))
+            fields.append(pa.field(flag_field(column), pa.bool_()))
+            arrays.append(pa.array(flags, type=pa.bool_()))
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))

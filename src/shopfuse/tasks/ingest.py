@@ -1,0 +1,324 @@
+"""Ingest: encode what changed in a catalogue and store it, batch by batch, resumable after a kill."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from shopfuse.catalog.load import Catalog
+from shopfuse.config import OcrMode, atomic_write_text
+from shopfuse.encoders.base import (
+    ImageEncoder,
+    LanguageDetector,
+    TextEncoder,
+    TextReader,
+    l2_normalize,
+)
+from shopfuse.errors import MediaError
+from shopfuse.media.images import DEFAULT_MAX_PIXELS, load_image
+from shopfuse.store.attributes import coerce_attribute, infer_attribute_type
+from shopfuse.store.base import Record, VectorStore
+from shopfuse.types import Modality, Problem, Product
+
+__all__ = ["IngestReport", "ProductEncoder", "content_hash", "ingest"]
+
+
+@dataclass(slots=True)
+class ProductEncoder:
+    """Turns products into records: text, photos and the text printed in the photos, each a vector."""
+
+    text: TextEncoder
+    image: ImageEncoder | None = None
+    ocr: TextReader | None = None
+    ocr_mode: OcrMode = "off"
+    langid: LanguageDetector | None = None
+    max_images: int = 4
+    max_pixels: int = DEFAULT_MAX_PIXELS
+
+    def fingerprint(self) -> str:
+        """What the vectors depend on besides content; part of every content hash."""
+        parts = [self.text.text_info.space]
+        if self.image is not None:
+            parts.append(self.image.image_info.space)
+        if self.ocr is not None and self.ocr_mode != "off":
+            parts.append(f"ocr:{self.ocr_mode}:{self.ocr.name}")
+        return "|".join(parts)
+
+    def encode(self, products: Sequence[Product], hashes: Sequence[str]) -> tuple[list[Record], list[Problem]]:
+        """Records for the products that have at least one usable modality, and problems found."""
+        problems: list[Problem] = []
+        photos: list[list[Image.Image]] = []
+        for product in products:
+            loaded = []
+            if self.image is not None:
+                for path in product.images[: self.max_images]:
+                    try:
+                        loaded.append(load_image(path, max_pixels=self.max_pixels))
+                    except MediaError as exc:
+                        problems.append(
+                            Problem(product.source, product.row, product.id, "image", str(exc), "warning")
+                        )
+            photos.append(loaded)
+        records = [Record(p, h) for p, h in zip(products, hashes, strict=True)]
+        self._encode_text(records)
+        self._encode_images(records, photos)
+        self._read_text_in_images(records, photos)
+        self._detect_language(records)
+        kept = []
+        for record in records:
+            if record.vectors:
+                kept.append(record)
+                continue
+            p = record.product
+            missing = "no text and no readable image"
+            if p.video or p.audio:
+                missing += " (video and audio are not encoded yet)"
+            problems.append(Problem(p.source, p.row, p.id, None, f"no usable modality: {missing}"))
+        # a product whose photos all failed is kept for its text, but the failure becomes visible
+        return kept, problems
+
+    def _encode_text(self, records: list[Record]) -> None:
+        with_text = [r for r in records if r.product.text]
+        if not with_text:
+            return
+        vectors = self.text.encode_text([r.product.text or "" for r in with_text], role="passage")
+        for record, vector in zip(with_text, vectors, strict=True):
+            record.vectors[Modality.TEXT] = vector
+
+    def _encode_images(self, records: list[Record], photos: list[list[Image.Image]]) -> None:
+        if self.image is None:
+            return
+        flat = [image for images in photos for image in images]
+        if not flat:
+            return
+        vectors = self.image.encode_images(flat)
+        start = 0
+        for record, images in zip(records, photos, strict=True):
+            if images:
+                mean = vectors[start : start + len(images)].mean(axis=0)
+                record.vectors[Modality.IMAGE] = l2_normalize(mean)[0]
+                start += len(images)
+
+    def _read_text_in_images(self, records: list[Record], photos: list[list[Image.Image]]) -> None:
+        if self.ocr is None or self.ocr_mode == "off":
+            return
+        owners = [(i, image) for i, images in enumerate(photos) for image in images]
+        if not owners:
+            return
+        texts = self.ocr.read([image for _, image in owners])
+        found: dict[int, list[str]] = {}
+        for (i, _), text in zip(owners, texts, strict=True):
+            if text.strip():
+                found.setdefault(i, []).append(text.strip())
+        if not found:
+            return
+        order = sorted(found)
+        joined = [" ".join(found[i]) for i in order]
+        vectors = self.text.encode_text(joined, role="passage")
+        for i, text, vector in zip(order, joined, vectors, strict=True):
+            records[i].ocr_text = text
+            records[i].vectors[Modality.OCR] = vector
+
+    def _detect_language(self, records: list[Record]) -> None:
+        if self.langid is None:
+            return
+        todo = [r for r in records if not r.product.lang and r.product.text]
+        if not todo:
+            return
+        for record, lang in zip(todo, self.langid.detect([r.product.text or "" for r in todo]), strict=True):
+            record.product.lang = lang
+
+
+def content_hash(product: Product, fingerprint: str) -> str:
+    """Digest of everything that shapes a product's record: fields, attributes, media bytes."""
+    digest = hashlib.sha256()
+    payload = {
+        "title": product.title,
+        "description": product.description,
+        "images": list(product.images),
+        "video": product.video,
+        "audio": product.audio,
+        "lang": product.lang,
+        "attributes": product.attributes,
+        "pipeline": fingerprint,
+    }
+    digest.update(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode())
+    for path in (*product.images, product.video, product.audio):
+        if path:
+            digest.update(_file_digest(path))
+    return digest.hexdigest()
+
+
+def _file_digest(path: str) -> bytes:
+    """SHA-1 of a media file's bytes, or a marker for an unreadable file."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha1").digest()
+    except OSError as exc:
+        return f"unreadable:{exc.errno}".encode()
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What an ingest did, and every problem it met with file, row, field and reason."""
+
+    source: str
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+    report_path: str | None = None
+
+    @property
+    def stored(self) -> int:
+        """Products written by this run."""
+        return self.added + self.updated
+
+    @property
+    def errors(self) -> int:
+        """Problems that cost a row."""
+        return sum(p.severity == "error" for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        """Problems the row survived."""
+        return sum(p.severity == "warning" for p in self.problems)
+
+    def summary(self) -> str:
+        """One line for people."""
+        line = (
+            f"{self.rows} rows: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.deleted} deleted, {self.skipped} skipped; {self.errors} errors, "
+            f"{self.warnings} warnings in {self.seconds:.1f}s"
+        )
+        if self.problems:
+            top = Counter(_reason_kind(p) for p in self.problems).most_common(3)
+            line += " (" + "; ".join(f"{n}x {reason}" for reason, n in top) + ")"
+        if self.report_path:
+            line += f"; report: {self.report_path}"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts and problems."""
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "seconds": round(self.seconds, 3),
+            "report": self.report_path,
+        }
+
+    def write(self, path: str | Path) -> None:
+        """Write the problems as JSON lines, preceded by one summary line."""
+        lines = [json.dumps({"summary": self.to_dict()}, ensure_ascii=False)]
+        lines += [json.dumps(p.to_dict(), ensure_ascii=False) for p in self.problems]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+        self.report_path = str(path)
+
+
+def _reason_kind(problem: Problem) -> str:
+    """A problem's reason without the path, for grouping in the summary."""
+    reason = problem.reason
+    if ": " in reason and reason.startswith("/"):
+        reason = reason.split(": ", 1)[1]
+    return f"{problem.field}: {reason}" if problem.field else reason
+
+
+def ingest(
+    catalog: Catalog,
+    store: VectorStore,
+    encoder: ProductEncoder,
+    *,
+    sync: bool = True,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> IngestReport:
+    """Store every product of ``catalog`` whose content changed; with ``sync``, delete vanished ids.
+
+    Each batch is one store commit, so a killed run resumes where it stopped: products already
+    stored carry the hash of their content and are skipped next time.
+    """
+    started = time.perf_counter()
+    report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
+    report.skipped = len({(p.row) for p in catalog.problems if p.severity == "error"})
+    _coerce_attributes(catalog, store, report)
+    fingerprint = encoder.fingerprint()
+    existing = store.hashes()
+    todo: list[tuple[Product, str]] = []
+    for product in catalog.products:
+        digest = content_hash(product, fingerprint)
+        if existing.get(product.id) == digest:
+            report.unchanged += 1
+        else:
+            todo.append((product, digest))
+    with tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress) as bar:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            records, problems = encoder.encode([p for p, _ in chunk], [h for _, h in chunk])
+            report.problems.extend(problems)
+            report.skipped += len(chunk) - len(records)
+            store.upsert(records)
+            for record in records:
+                if record.product.id in existing:
+                    report.updated += 1
+                else:
+                    report.added += 1
+            bar.update(len(chunk))
+    if sync and catalog.products:
+        vanished = sorted(set(existing) - catalog.seen_ids)
+        report.deleted = store.delete(vanished)
+    if report.stored or report.deleted:
+        store.optimize()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _coerce_attributes(catalog: Catalog, store: VectorStore, report: IngestReport) -> None:
+    """Give attributes the store's column types; values that do not fit are reported and dropped."""
+    inferred = {}
+    for column in catalog.attribute_columns:
+        kind = infer_attribute_type(p.attributes.get(column) for p in catalog.products)
+        if kind is not None:
+            inferred[column] = kind
+    types = store.ensure_attributes(inferred)
+    for product in catalog.products:
+        for name, value in list(product.attributes.items()):
+            if value is None:
+                continue
+            if name not in types:
+                product.attributes.pop(name)
+                continue
+            try:
+                product.attributes[name] = coerce_attribute(value, types[name])
+            except ValueError:
+                product.attributes[name] = None
+                report.problems.append(
+                    Problem(
+                        product.source, product.row, product.id, name,
+                        f"value {value!r} is not of the column's type {types[name]}; stored as null",
+                        "warning",
+                    )
+                )
+            if isinstance(product.attributes[name], float) and np.isnan(product.attributes[name]):
+                product.attributes[name] = None
