@@ -111,7 +111,7 @@ def _infer_numbers(rows: list[RawRow], columns: list[str]) -> None:
         values = [r.values[column] for r in rows if r.values[column] is not None]
         if not values:
             continue
-        for cast in (_as_int, float):
+        for cast in (_as_int, _as_float):
             try:
                 converted = [cast(v) for v in values]
             except ValueError:
@@ -124,11 +124,24 @@ def _infer_numbers(rows: list[RawRow], columns: list[str]) -> None:
 
 
 def _as_int(text: str) -> int:
-    """Parse an integer, refusing ones with leading zeros (product codes like 0108775015)."""
-    stripped = text.strip().lstrip("+-")
-    if len(stripped) > 1 and stripped.startswith("0"):
-        raise ValueError(text)
+    """Parse an integer, refusing codes with leading zeros (article ids like 0108775015)."""
+    _refuse_leading_zero(text)
     return int(text)
+
+
+def _as_float(text: str) -> float:
+    """Parse a finite decimal number, refusing codes with leading zeros."""
+    _refuse_leading_zero(text)
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(text)
+    return value
+
+
+def _refuse_leading_zero(text: str) -> None:
+    stripped = text.strip().lstrip("+-")
+    if len(stripped) > 1 and stripped[0] == "0" and stripped[1].isdigit():
+        raise ValueError(text)
 
 
 def _read_jsonl(file: Path) -> RawTable:

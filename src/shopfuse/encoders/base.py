@@ -17,6 +17,7 @@ __all__ = [
     "LanguageDetector",
     "TextEncoder",
     "TextReader",
+    "as_texts",
     "l2_normalize",
 ]
 
@@ -111,3 +112,10 @@ class LanguageDetector(Protocol):
     def detect(self, texts: Sequence[str]) -> list[str | None]:
         """ISO 639-1 code per text (``zh``, ``en``...), ``None`` where it cannot tell."""
         ...
+
+
+def as_texts(texts: Sequence[str]) -> list[str]:
+    """A batch of texts as plain strings (``None`` becomes ``""``); a bare string is refused."""
+    if isinstance(texts, str):
+        raise TypeError("encode_text expects a sequence of strings, not a single string")
+    return [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]

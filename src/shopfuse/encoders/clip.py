@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from shopfuse.encoders._deps import package_version, require
-from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.encoders.base import EncoderInfo, as_texts, l2_normalize
 from shopfuse.errors import ConfigError
 from shopfuse.registry import registry
 from shopfuse.types import TextRole
@@ -86,7 +86,7 @@ class ClipEncoder:
         """CLIP text embeddings; CLIP is symmetric in ``role``."""
         import torch
 
-        items = [t if isinstance(t, str) else "" for t in texts]
+        items = as_texts(texts)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
         model, tokenizer, _ = self._parts
@@ -96,6 +96,7 @@ class ClipEncoder:
                 items[start : start + self.batch_size],
                 padding=True,
                 truncation=True,
+                max_length=model.config.text_config.max_position_embeddings,
                 return_tensors="pt",
             ).to(self.device)
             with torch.inference_mode():

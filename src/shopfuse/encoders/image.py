@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from collections.abc import Sequence
 from functools import cached_property
@@ -81,7 +83,8 @@ class EfficientNetColourEncoder:
         if self.threads:
             torch.set_num_threads(self.threads)
         path = getattr(weights, cls_name).get_model_file_path()
-        net = lite.EfficientNet.from_pretrained(self.backbone, weights_path=path)
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner; stdout may carry JSON
+            net = lite.EfficientNet.from_pretrained(self.backbone, weights_path=path)
         return net.eval().to(memory_format=torch.channels_last)
 
     def features(self, images: Sequence[Image.Image]) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from shopfuse.encoders._deps import package_version, require
-from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.encoders.base import EncoderInfo, as_texts, l2_normalize
 from shopfuse.registry import registry
 from shopfuse.types import TextRole
 
@@ -20,13 +20,6 @@ __all__ = ["E5SmallEncoder", "MiniLMEncoder", "USEEncoder"]
 def _empty(dim: int) -> np.ndarray:
     """The ``(0, dim)`` result for an empty batch."""
     return np.zeros((0, dim), dtype=np.float32)
-
-
-def _clean(texts: Sequence[str]) -> list[str]:
-    """Texts as plain strings; ``None`` becomes the empty string."""
-    if isinstance(texts, str):
-        raise TypeError("encode_text expects a sequence of strings, not a single string")
-    return [t if isinstance(t, str) else ("" if t is None else str(t)) for t in texts]
 
 
 @registry.register("text_encoder", "use-multilingual")
@@ -52,7 +45,7 @@ class USEEncoder:
 
     def encode_text(self, texts: Sequence[str], *, role: TextRole = "passage") -> np.ndarray:
         """USE is symmetric: queries and passages are encoded alike."""
-        items = _clean(texts)
+        items = as_texts(texts)
         if not items:
             return _empty(self.dim)
         parts = [
@@ -83,7 +76,7 @@ class E5SmallEncoder:
 
     def encode_text(self, texts: Sequence[str], *, role: TextRole = "passage") -> np.ndarray:
         """Encode with the prefix the model was trained with for ``role``."""
-        items = _clean(texts)
+        items = as_texts(texts)
         if not items:
             return _empty(self.dim)
         fn = self._module.query if role == "query" else self._module.passage
@@ -118,7 +111,7 @@ class MiniLMEncoder:
 
     def encode_text(self, texts: Sequence[str], *, role: TextRole = "passage") -> np.ndarray:
         """MiniLM is symmetric: queries and passages are encoded alike."""
-        items = _clean(texts)
+        items = as_texts(texts)
         if not items:
             return _empty(self.dim)
         vectors = self._model.encode(

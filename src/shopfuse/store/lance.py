@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from datetime import timedelta
+
 import numpy as np
 import pyarrow as pa
 
@@ -56,8 +58,11 @@ class LanceStore:
             raise StoreError(f"no shopfuse store at {self.path} (missing {MANIFEST})")
         self._manifest = StoreManifest.load(manifest_file)
         lancedb = require("lancedb", "lancedb", "store", "the LanceDB store")
-        self._db = lancedb.connect(str(self.path / "lance"))
+        # A zero interval makes every read see commits made by other processes (a server that
+        # keeps running while `shopfuse ingest` writes).
+        self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(0))
         self._table: Any = None
+        self._cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
         if TABLE in self._db.table_names():
             self._table = self._db.open_table(TABLE)
 
@@ -154,33 +159,39 @@ class LanceStore:
         k: int = 10,
         where: str | None = None,
     ) -> list[StoredHit]:
-        """Exact top-``k`` by inner product in ``column``, among rows that match ``where``."""
+        """Exact top-``k`` by inner product in ``column``, among rows that match ``where``.
+
+        Scores come from the column's matrix held in memory (reloaded when the table changes);
+        Lance re-reads a flat column on every query, ten times slower. ``where`` is evaluated
+        by Lance and masks the scores.
+        """
         check_encoder(self._manifest, column, encoder)
         query = np.asarray(vector, dtype=np.float32).ravel()
         if query.shape[0] != encoder.dim:
             raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
         if self._table is None or k <= 0:
             return []
-        condition = flag_field(column) + (f" AND ({where})" if where and where.strip() else "")
-        try:
-            result = (
-                self._table.search(query, vector_column_name=vector_field(column))
-                .distance_type("dot")
-                .where(condition, prefilter=True)
-                .select([*self._field_columns(), "_distance"])
-                .limit(k)
-                .to_arrow()
-            )
-        except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
-            if where:
+        ids, matrix = self._matrix(column)
+        scores = matrix @ query
+        if where and where.strip():
+            try:
+                allowed = self._scan(["id"], f"{flag_field(column)} AND ({where})").column("id")
+            except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
                 raise StoreError(f"invalid filter {where!r}: {exc}") from exc
-            raise StoreError(f"search failed: {exc}") from exc
-        hits = []
-        for row in result.to_pylist():
-            # Lance's "dot" distance is 1 - <q, v>.
-            score = 1.0 - float(row.pop("_distance"))
-            hits.append(StoredHit(row["id"], score, self._public(row)))
-        return hits
+            scores = np.where(np.isin(ids, np.asarray(allowed.to_pylist(), dtype=object)), scores, -np.inf)
+        order = _top_k(scores, ids, k)
+        rows = {row["id"]: row for row in self.get([str(ids[i]) for i in order])}
+        return [StoredHit(str(ids[i]), float(scores[i]), rows[str(ids[i])]) for i in order]
+
+    def _matrix(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """``column``'s ids and vectors, cached until the table's version changes."""
+        version = self._table.version
+        cached = self._cache.get(column)
+        if cached is None or cached[0] != version:
+            ids, matrix = self.vectors(column)
+            cached = (version, np.asarray(ids, dtype=object), matrix)
+            self._cache[column] = cached
+        return cached[1], cached[2]
 
     def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
         """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
@@ -188,13 +199,13 @@ class LanceStore:
         if self._table is None:
             return [], np.zeros((0, info.dim), dtype=np.float32)
         table = self._scan(["id", vector_field(column)], flag_field(column))
-        flat = table.column(vector_field(column)).combine_chunks().flatten().to_numpy()
+        flat = table.column(vector_field(column)).combine_chunks().values.to_numpy()
         return table.column("id").to_pylist(), flat.reshape(-1, info.dim).astype(np.float32)
 
     def optimize(self) -> None:
         """Compact the many small commits an ingest leaves into few files."""
         if self._table is not None:
-            self._table.optimize()
+            self._table.optimize(cleanup_older_than=timedelta(hours=1))
 
     def _scan(self, columns: list[str], where: str | None = None) -> pa.Table:
         """Every row (matching ``where``) with only ``columns``."""
@@ -266,3 +277,13 @@ class LanceStore:
             fields.append(pa.field(flag_field(column), pa.bool_()))
             arrays.append(pa.array(flags, type=pa.bool_()))
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:
+    """Indices of the ``k`` best finite scores, best first, ties broken by id."""
+    finite = np.flatnonzero(np.isfinite(scores))
+    if finite.size > k:
+        # keep everything tied with the k-th score so the id tie-break stays exact
+        kth = np.partition(scores[finite], finite.size - k)[finite.size - k]
+        finite = finite[scores[finite] >= kth]
+    return sorted(finite.tolist(), key=lambda i: (-float(scores[i]), str(ids[i])))[:k]

