@@ -55,7 +55,9 @@ def write_subset(source: Path, target: Path, rows: list[int]) -> Path:
 @pytest.fixture(scope="session")
 def fashion_subset(fashion_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """120 fashion products spread over the catalogue (every 80th row)."""
-    return write_subset(fashion_csv, tmp_path_factory.mktemp("fashion") / "fashion.csv", list(range(0, 9572, 80)))
+    return write_subset(
+        fashion_csv, tmp_path_factory.mktemp("fashion") / "fashion.csv", list(range(0, 9572, 80))
+    )
 
 
 @pytest.fixture(scope="session")

@@ -57,10 +57,10 @@ def _engine_config(
     return config
 
 
-def _open(store: Path, config: EngineConfig | None = None) -> Any:
+def _open(store: Path, config: EngineConfig | None = None, *, create: bool = False) -> Any:
     from shopfuse.engine import Engine
 
-    return Engine.open(store, config)
+    return Engine.open(store, config, create=create)
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
@@ -89,7 +89,8 @@ def ingest(
         Path | None, typer.Option("--mapping", "-m", help="YAML file mapping fields to columns.")
     ] = None,
     text_encoder: Annotated[
-        str | None, typer.Option(help="use-multilingual (default), multilingual-e5-small, minilm, clip.")
+        str | None,
+        typer.Option(help="use-multilingual (default), multilingual-e5-small, minilm, clip."),
     ] = None,
     image_encoder: Annotated[
         str | None, typer.Option(help="efficientnet-colour (default), clip or none.")
@@ -117,7 +118,7 @@ def ingest(
         config = _engine_config(text_encoder, image_encoder, clip_path, ocr, saved)
         if batch_size:
             config.batch_size = batch_size
-        engine = _open(store, config)
+        engine = _open(store, config, create=True)
         result = engine.ingest(
             catalog,
             FieldMapping.from_options(field or [], mapping),
@@ -141,10 +142,12 @@ def search(
     image: Annotated[Path | None, typer.Option("--image", "-i", help="Query photo.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="Number of results.")] = 10,
     where: Annotated[
-        str | None, typer.Option("--where", "-w", help="SQL filter on attributes: \"gender = 'Women'\".")
+        str | None,
+        typer.Option("--where", "-w", help="SQL filter on attributes: \"gender = 'Women'\"."),
     ] = None,
     text_encoder: Annotated[
-        str | None, typer.Option(help="Encode the query with this encoder (must match the store's).")
+        str | None,
+        typer.Option(help="Encode the query with this encoder (must match the store's)."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -182,9 +185,7 @@ def info(store: StoreOpt, as_json: JsonOpt = False) -> None:
     typer.echo(f"products   {details['products']}")
     for column, count in details["modalities"].items():
         enc = details["encoders"][column]
-        typer.echo(
-            f"  {column:<6} {count:>7} vectors  {enc['name']} {enc['version']} ({enc['dim']}-d)"
-        )
+        typer.echo(f"  {column:<6} {count:>7} vectors  {enc['name']} {enc['version']} ({enc['dim']}-d)")
     attrs = ", ".join(f"{n}:{t}" for n, t in details["attributes"].items())
     typer.echo(f"attributes {attrs or '-'}")
     typer.echo(f"ocr        {details['config']['ocr']}")

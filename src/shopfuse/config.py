@@ -70,7 +70,7 @@ class EngineConfig(SavableConfig):
     image_encoder: ComponentSpec | None = ComponentSpec(name="efficientnet-colour")
     ocr: OcrMode = "off"
     """off: no OCR; auto: recognise only where text detection finds text; on: always recognise."""
-    ocr_min_confidence: float = 0.6
+    ocr_min_confidence: float = 0.8
     detect_language: bool = True
     batch_size: int = Field(default=64, ge=1)
     max_images_per_product: int = Field(default=4, ge=1)

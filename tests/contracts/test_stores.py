@@ -65,7 +65,7 @@ def test_filtered_search_is_exact_among_matches(store: Any) -> None:
     query = l2_normalize(np.random.default_rng(3).normal(size=16))[0]
     got = store.search("text", query, encoder=TEXT, k=10, where="gender = 'Women' AND size > 20")
     ids, matrix = store.vectors("text")
-    allowed = [(i, row) for i, row in zip(ids, matrix) if int(i[1:]) % 2 and int(i[1:]) > 20]
+    allowed = [(i, row) for i, row in zip(ids, matrix, strict=False) if int(i[1:]) % 2 and int(i[1:]) > 20]
     expected = exact_search([i for i, _ in allowed], np.stack([r for _, r in allowed]), query, 10)
     assert [h.id for h in got] == [i for i, _ in expected]
     assert all(h.fields["attributes"]["gender"] == "Women" for h in got)
@@ -114,7 +114,11 @@ def test_attributes_evolve_and_reopen(store: Any, tmp_path: Path) -> None:
     extra.product.attributes = {"colour group": "red", "gender": "Men"}
     store.upsert([extra])
     reopened = type(store)(store.path)
-    assert reopened.manifest.attributes == {"gender": "string", "size": "int64", "colour group": "string"}
+    assert reopened.manifest.attributes == {
+        "gender": "string",
+        "size": "int64",
+        "colour group": "string",
+    }
     hits = reopened.search("text", extra.vectors["text"], encoder=TEXT, k=1, where="`colour group` = 'red'")
     assert [h.id for h in hits] == ["new"]
     assert reopened.get(["p1"])[0]["attributes"]["colour group"] is None

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from tests.conftest import HM_MAPPING, write_subset
 
 from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
-from tests.conftest import HM_MAPPING, write_subset
 
 
 def test_fashion_subset_is_fully_ingested(fashion_engine: Engine, fashion_subset: Path) -> None:
@@ -27,7 +27,6 @@ def test_fashion_subset_is_fully_ingested(fashion_engine: Engine, fashion_subset
     assert info["encoders"]["text"]["name"] == "use-multilingual"
     assert info["encoders"]["image"]["dim"] == 1280 + 112
     assert info["attributes"]["articleType"] == "string"
-    assert info["attributes"]["year"] if "year" in info["attributes"] else True
     [product] = fashion_engine.store.get(["10000"])
     assert product["title"] == "Palm Tree Girls Sp Jace Sko White Skirts"
     assert product["lang"] == "en"
@@ -100,7 +99,10 @@ def test_bad_input_is_reported_and_the_rest_ingested(fashion_csv: Path, tmp_path
     engine.config.max_image_pixels = 1_000_000
     report = engine.ingest(catalog, progress=False, report_path=tmp_path / "report.jsonl")
     assert sorted(r["id"] for r in engine.store.get(["ok", "cmyk", "latin1", "cut"])) == [
-        "cmyk", "cut", "latin1", "ok",
+        "cmyk",
+        "cut",
+        "latin1",
+        "ok",
     ]
     assert engine.store.count() == 4
     lines = [json.loads(line) for line in (tmp_path / "report.jsonl").read_text().splitlines()]
@@ -141,8 +143,17 @@ def test_kill_9_mid_ingest_resumes_without_loss_or_duplicates(fashion_csv: Path,
     catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(200, 296)))
     store = tmp_path / "store"
     args = [
-        sys.executable, "-m", "shopfuse", "ingest", str(catalog), "--store", str(store),
-        "--field", "title=productDisplayName", "--batch-size", "8",
+        sys.executable,
+        "-m",
+        "shopfuse",
+        "ingest",
+        str(catalog),
+        "--store",
+        str(store),
+        "--field",
+        "title=productDisplayName",
+        "--batch-size",
+        "8",
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     versions = store / "lance" / "products.lance" / "_versions"
@@ -156,7 +167,15 @@ def test_kill_9_mid_ingest_resumes_without_loss_or_duplicates(fashion_csv: Path,
     partial = Engine.open(store).store.count()
     assert 0 < partial < 96, "the kill must land mid-ingest"
     assert partial % 8 == 0, "only whole batches are committed"
-    result = _cli("ingest", str(catalog), "--store", str(store), "--field", "title=productDisplayName", "--json")
+    result = _cli(
+        "ingest",
+        str(catalog),
+        "--store",
+        str(store),
+        "--field",
+        "title=productDisplayName",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["unchanged"] == partial

@@ -70,7 +70,10 @@ def load_catalog(
         if product.id in first_seen:
             problems.append(
                 Problem(
-                    table.source, raw.row, product.id, columns["id"],
+                    table.source,
+                    raw.row,
+                    product.id,
+                    columns["id"],
                     f"duplicate id (first seen at row {first_seen[product.id]}); row skipped",
                 )
             )

@@ -35,9 +35,7 @@ class FieldMapping(BaseModel):
     """Columns dropped entirely."""
 
     @classmethod
-    def from_options(
-        cls, fields: Iterable[str] = (), file: str | Path | None = None
-    ) -> FieldMapping:
+    def from_options(cls, fields: Iterable[str] = (), file: str | Path | None = None) -> FieldMapping:
         """Build from a YAML/JSON mapping file and ``field=column`` options (options win)."""
         data: dict[str, Any] = {}
         if file is not None:

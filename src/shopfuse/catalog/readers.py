@@ -15,7 +15,13 @@ from shopfuse.types import Problem
 
 __all__ = ["FORMATS", "RawRow", "RawTable", "read_table"]
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
 
 
 @dataclass(slots=True)
@@ -44,8 +50,7 @@ def read_table(path: str | Path) -> RawTable:
     kind = FORMATS.get(file.suffix.lower())
     if kind is None:
         raise CatalogError(
-            f"{file}: unsupported catalogue format {file.suffix!r}; use one of "
-            + ", ".join(sorted(FORMATS))
+            f"{file}: unsupported catalogue format {file.suffix!r}; use one of " + ", ".join(sorted(FORMATS))
         )
     if kind == "parquet":
         return _read_parquet(file)
@@ -59,9 +64,7 @@ def _repair(value: str, source: str, row: int, column: str, problems: list[Probl
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        problems.append(
-            Problem(source, row, None, column, "non-UTF-8 bytes replaced with U+FFFD", "warning")
-        )
+        problems.append(Problem(source, row, None, column, "non-UTF-8 bytes replaced with U+FFFD", "warning"))
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return value
 
@@ -89,7 +92,10 @@ def _read_delimited(file: Path, delimiter: str) -> RawTable:
                 if len(cells) != len(columns):
                     problems.append(
                         Problem(
-                            source, number, None, None,
+                            source,
+                            number,
+                            None,
+                            None,
                             f"has {len(cells)} cells but the header has {len(columns)} columns",
                         )
                     )
@@ -161,9 +167,7 @@ def _read_jsonl(file: Path) -> RawTable:
                 problems.append(Problem(source, number, None, None, f"invalid JSON: {exc.msg}"))
                 continue
             if not isinstance(value, dict):
-                problems.append(
-                    Problem(source, number, None, None, "line is not a JSON object")
-                )
+                problems.append(Problem(source, number, None, None, "line is not a JSON object"))
                 continue
             values = {str(k): (None if v == "" else v) for k, v in value.items()}
             columns.update(dict.fromkeys(values))
@@ -187,4 +191,3 @@ def _read_parquet(file: Path) -> RawTable:
             number += 1
             rows.append(RawRow(number, {k: (None if v == "" else v) for k, v in values.items()}))
     return RawTable(str(file), columns, rows, [])
-

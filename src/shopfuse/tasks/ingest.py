@@ -8,7 +8,6 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,9 @@ class ProductEncoder:
             parts.append(f"ocr:{self.ocr_mode}:{self.ocr.name}")
         return "|".join(parts)
 
-    def encode(self, products: Sequence[Product], hashes: Sequence[str]) -> tuple[list[Record], list[Problem]]:
+    def encode(
+        self, products: Sequence[Product], hashes: Sequence[str]
+    ) -> tuple[list[Record], list[Problem]]:
         """Records for the products that have at least one usable modality, and problems found."""
         problems: list[Problem] = []
         photos: list[list[Image.Image]] = []
@@ -67,7 +68,14 @@ class ProductEncoder:
                         loaded.append(load_image(path, max_pixels=self.max_pixels))
                     except MediaError as exc:
                         problems.append(
-                            Problem(product.source, product.row, product.id, "image", str(exc), "warning")
+                            Problem(
+                                product.source,
+                                product.row,
+                                product.id,
+                                "image",
+                                str(exc),
+                                "warning",
+                            )
                         )
             photos.append(loaded)
         records = [Record(p, h) for p, h in zip(products, hashes, strict=True)]
@@ -315,7 +323,10 @@ def _coerce_attributes(catalog: Catalog, store: VectorStore, report: IngestRepor
                 product.attributes[name] = None
                 report.problems.append(
                     Problem(
-                        product.source, product.row, product.id, name,
+                        product.source,
+                        product.row,
+                        product.id,
+                        name,
                         f"value {value!r} is not of the column's type {types[name]}; stored as null",
                         "warning",
                     )

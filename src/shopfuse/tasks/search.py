@@ -50,9 +50,7 @@ class Searcher:
             raise ConfigError("k must be at least 1")
         columns = [c for c, enc in self.store.manifest.encoders().items() if enc.space == info.space]
         if not columns:
-            stored = ", ".join(
-                f"{c}: {e.describe()}" for c, e in self.store.manifest.encoders().items()
-            )
+            stored = ", ".join(f"{c}: {e.describe()}" for c, e in self.store.manifest.encoders().items())
             raise EncoderMismatchError(
                 f"the query was encoded by {info.describe()}, but no stored vectors were made by "
                 f"it or share its space (store has {stored}); search with the store's encoder"

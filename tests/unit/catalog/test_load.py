@@ -10,10 +10,7 @@ from shopfuse.errors import CatalogError
 def test_mapping_paths_and_attributes(tmp_path: Path) -> None:
     (tmp_path / "img").mkdir()
     file = tmp_path / "c.csv"
-    file.write_text(
-        "sku,name,photo,gender,more\n"
-        "1,Red Dress,img/1.jpg,Women,\"[\"\"img/2.jpg\"\"]\"\n"
-    )
+    file.write_text('sku,name,photo,gender,more\n1,Red Dress,img/1.jpg,Women,"[""img/2.jpg""]"\n')
     mapping = FieldMapping(id="sku", title="name", image="photo", images="more")
     catalog = load_catalog(file, mapping)
     [product] = catalog.products
@@ -27,12 +24,7 @@ def test_mapping_paths_and_attributes(tmp_path: Path) -> None:
 def test_duplicates_missing_ids_empty_titles_and_no_modality(tmp_path: Path) -> None:
     file = tmp_path / "c.csv"
     file.write_text(
-        "id,title,image,colour\n"
-        "a,Shirt,,blue\n"
-        "a,Shirt again,,red\n"
-        ",No id,,red\n"
-        "b,,x.jpg,red\n"
-        "c,,,red\n"
+        "id,title,image,colour\na,Shirt,,blue\na,Shirt again,,red\n,No id,,red\nb,,x.jpg,red\nc,,,red\n"
     )
     catalog = load_catalog(file)
     assert [p.id for p in catalog.products] == ["a", "b"]
