@@ -3,15 +3,18 @@
 For every query the time is split into query encoding (the store's own text or image encoder,
 called directly) and store search (``engine.searcher().vector_query(vector, info, k=...)``:
 the in-memory matrix scores, the Lance filter scan when there is a ``--where``, and fetching
-the hits' fields). As the reference floor, exact NumPy search runs on the same matrix
-(``store.vectors(column)``, then ``X @ q`` and ``argpartition``), with the filter as a
-precomputed mask; its top-k scores are compared with the engine's.
+the hits' fields). Right after each engine search, the reference floor runs on the same vector:
+exact NumPy search on the same matrix (``store.vectors(column)``, then ``X @ q`` and
+``argpartition``), the filter as a precomputed mask; its top-k scores are compared with the
+engine's. Interleaving puts both under the same load on a shared box.
 
 Queries: ``--queries`` text queries, English ones built as "<baseColour> <articleType>" from
 pairs found in the catalogue plus a fixed list of Chinese ones, each run without and with
-``--where``; and ``--image-queries`` photos of stored products, decoded beforehand. ``--warmup``
-queries run untimed first; the very first search, which loads the matrix cache, is reported on
-its own. Peak RSS (``ru_maxrss``) is the whole process's, store building included.
+``--where``; and ``--image-queries`` photos of stored products, decoded beforehand, without and
+with ``--where``. ``--warmup`` queries run untimed first; the very first search of each space,
+which loads the matrix cache, is reported on its own. A last table encodes the text queries with
+the store's USE encoder and a single-threaded one, alternately. Peak RSS (``ru_maxrss``) is the
+whole process's, store building included.
 
 The store holds the whole catalogue by default (``--limit`` for fewer products). Building it
 takes about 15 minutes on a 2-core box, so pass ``--store DIR`` to keep it: a DIR that already
@@ -23,12 +26,13 @@ Run::
     python benchmarks/search_latency.py --store /tmp/fashion-store     # build once, then reuse
     python benchmarks/search_latency.py --limit 1000                     # quick check
 
-Results: a table on stdout and ``benchmarks/results/search_latency.json``.
+Results: tables on stdout and ``benchmarks/results/search_latency.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -45,6 +49,7 @@ from shopfuse.catalog.load import load_catalog
 from shopfuse.config import EngineConfig
 from shopfuse.demo import FASHION_MAPPING, find_data
 from shopfuse.encoders.base import EncoderInfo
+from shopfuse.encoders.text import USEEncoder
 from shopfuse.engine import CONFIG_FILE, Engine
 from shopfuse.media.images import load_image
 from shopfuse.types import Hit, Product
@@ -59,22 +64,50 @@ SCORE_TOLERANCE = 1e-5
 
 
 @dataclass(slots=True)
+class Floor:
+    """Exact NumPy search on one column's matrix; the filter, if any, as a boolean mask."""
+
+    matrix: np.ndarray
+    mask: np.ndarray | None
+    k: int
+
+    def __call__(self, vector: np.ndarray) -> tuple[float, np.ndarray]:
+        """Seconds taken and the top-k scores, best first."""
+        started = time.perf_counter()
+        scores = self.matrix @ vector
+        if self.mask is not None:
+            scores = np.where(self.mask, scores, -np.inf)
+        best = scores[top_k(scores, self.k)]
+        return time.perf_counter() - started, best
+
+
+@dataclass(slots=True)
 class Timings:
-    """Per-query encode and search seconds of one query set, with the hits found."""
+    """Per-query seconds of one query set: encode, engine search and the NumPy floor."""
 
     label: str
     encode: list[float] = field(default_factory=list)
     search: list[float] = field(default_factory=list)
-    hits: list[list[Hit]] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    agree: int = 0
 
     def row(self) -> dict[str, Any]:
+        """Latency statistics, with the floor's when it ran."""
         total = [e + s for e, s in zip(self.encode, self.search, strict=True)]
-        return {
+        row: dict[str, Any] = {
             "queries": self.label,
             "encode": latency_ms(self.encode),
             "search": latency_ms(self.search),
             "total": latency_ms(total),
         }
+        if self.floor:
+            row["numpy"] = latency_ms(self.floor)
+            row["topk_agree"] = f"{self.agree}/{len(self.floor)}"
+        return row
+
+    def subset(self, label: str, indices: Sequence[int]) -> Timings:
+        """The encode and search timings of some of the queries."""
+        return Timings(label, [self.encode[i] for i in indices], [self.search[i] for i in indices])
 
 
 def parse_args() -> argparse.Namespace:
@@ -131,47 +164,25 @@ def run_queries(
     items: Sequence[Any],
     encode: Callable[[Any], np.ndarray],
     search: Callable[[np.ndarray], list[Hit]],
+    floor: Floor,
     warmup: int,
-) -> tuple[Timings, list[np.ndarray]]:
-    """Time encode and search of each item separately; returns the timings and query vectors."""
+) -> Timings:
+    """Time encode, engine search and the NumPy floor of each item, one after the other."""
     for item in items[:warmup]:
         search(encode(item))
     timings = Timings(label)
-    vectors = []
     for item in items:
         started = time.perf_counter()
         vector = encode(item)
         encoded = time.perf_counter()
         hits = search(vector)
-        done = time.perf_counter()
+        timings.search.append(time.perf_counter() - encoded)
         timings.encode.append(encoded - started)
-        timings.search.append(done - encoded)
-        timings.hits.append(hits)
-        vectors.append(vector)
-    return timings, vectors
-
-
-def numpy_floor(
-    label: str,
-    matrix: np.ndarray,
-    vectors: Sequence[np.ndarray],
-    engine_hits: Sequence[list[Hit]],
-    k: int,
-    mask: np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Exact ``X @ q`` + argpartition on the store's matrix; agreement in top-k scores."""
-    seconds = []
-    agree = 0
-    for vector, hits in zip(vectors, engine_hits, strict=True):
-        started = time.perf_counter()
-        scores = matrix @ vector
-        if mask is not None:
-            scores = np.where(mask, scores, -np.inf)
-        best = top_k(scores, k)
-        seconds.append(time.perf_counter() - started)
+        floor_s, best = floor(vector)
+        timings.floor.append(floor_s)
         ours = np.array([h.score for h in hits], dtype=np.float64)
-        agree += ours.shape == best.shape and np.allclose(ours, scores[best], atol=SCORE_TOLERANCE)
-    return {"queries": label, "search": latency_ms(seconds), "topk_agree": f"{agree}/{len(vectors)}"}
+        timings.agree += ours.shape == best.shape and np.allclose(ours, best, atol=SCORE_TOLERANCE)
+    return timings
 
 
 def allowed_mask(engine: Engine, column: str, ids: Sequence[str], where: str) -> np.ndarray:
@@ -184,11 +195,166 @@ def allowed_mask(engine: Engine, column: str, ids: Sequence[str], where: str) ->
     return np.array([i in admitted for i in ids], dtype=bool)
 
 
+def text_encoder_threads(engine: Engine, queries: Sequence[str]) -> list[dict[str, Any]]:
+    """Query encoding by the store's USE encoder next to a single-threaded one, query by query.
+
+    USE runs its forward pass on BLAS threads (one per core by default); on a busy box a
+    multi-threaded one-row product can wait on a descheduled thread. Interleaving the two
+    encoders exposes both to the same load. Empty when the store's text encoder is not USE.
+    """
+    own = engine.text_encoder
+    if not isinstance(own, USEEncoder):
+        return []
+    single = USEEncoder(threads=1)
+    single.encode_text(["warm up"], role="query")
+    seconds: dict[str, list[float]] = {"own": [], "single": []}
+    for query in queries:
+        for name, encoder in (("own", own), ("single", single)):
+            started = time.perf_counter()
+            encoder.encode_text([query], role="query")
+            seconds[name].append(time.perf_counter() - started)
+    return [
+        {
+            "encoder": f"store's USEEncoder ({own.threads or os.cpu_count()} threads)",
+            **latency_ms(seconds["own"]),
+        },
+        {"encoder": "USEEncoder(threads=1)", **latency_ms(seconds["single"])},
+    ]
+
+
 def first_search(engine: Engine, vector: np.ndarray, info: EncoderInfo, k: int) -> float:
     """Seconds of the first search of a space, which loads its column matrices into memory."""
     started = time.perf_counter()
     engine.searcher().vector_query(vector, info, k=k)
     return time.perf_counter() - started
+
+
+def measure(
+    args: argparse.Namespace, engine: Engine, catalog: Path, rng: random.Random
+) -> dict[str, Any]:
+    """Every timed query set on ``engine``."""
+    image_encoder = engine.image_encoder
+    if image_encoder is None:
+        raise SystemExit("the store has no image encoder; photo queries need one")
+    text_encoder = engine.text_encoder
+    text_info, image_info = text_encoder.text_info, image_encoder.image_info
+    text_ids, text_matrix = engine.store.vectors("text")
+    image_ids, image_matrix = engine.store.vectors("image")
+    products = load_catalog(catalog, FASHION_MAPPING).products
+    with_text, with_image = set(text_ids), set(image_ids)
+    queries = text_queries([p for p in products if p.id in with_text], args.queries, rng)
+    pictured = [p.image for p in products if p.id in with_image and p.image]
+    chosen = rng.sample(pictured, min(args.image_queries, len(pictured)))
+    started = time.perf_counter()
+    photos: list[Image.Image] = [load_image(path) for path in chosen]
+    decode_s = (time.perf_counter() - started) / max(1, len(photos))
+
+    started = time.perf_counter()
+    first_text = text_encoder.encode_text(["warm up"], role="query")[0]
+    first_image = image_encoder.encode_images(photos[:1])[0]
+    model_load_s = time.perf_counter() - started
+    cold = {
+        "text": first_search(engine, first_text, text_info, args.k),
+        "image": first_search(engine, first_image, image_info, args.k),
+    }
+    text_mask = allowed_mask(engine, "text", text_ids, args.where)
+    image_mask = allowed_mask(engine, "image", image_ids, args.where)
+    searcher = engine.searcher()
+
+    def encode_text(query: str) -> np.ndarray:
+        return text_encoder.encode_text([query], role="query")[0]
+
+    def encode_image(photo: Image.Image) -> np.ndarray:
+        return image_encoder.encode_images([photo])[0]
+
+    def searching(info: EncoderInfo, where: str | None) -> Callable[[np.ndarray], list[Hit]]:
+        return lambda vector: searcher.vector_query(vector, info, k=args.k, where=where)
+
+    where_label = f"where {args.where}"
+    text_all, text_where, image_all, image_where = [
+        run_queries(label, items, encode, searching(info, where), Floor(matrix, mask, args.k),
+                    args.warmup)
+        for label, items, encode, info, where, matrix, mask in (
+            ("text", queries, encode_text, text_info, None, text_matrix, None),
+            (f"text, {where_label}", queries, encode_text, text_info, args.where, text_matrix,
+             text_mask),
+            ("image", photos, encode_image, image_info, None, image_matrix, None),
+            (f"image, {where_label}", photos, encode_image, image_info, args.where, image_matrix,
+             image_mask),
+        )
+    ]  # fmt: skip
+    by_language = [
+        text_all.subset(f"text, {lang} only", indices).row()
+        for lang, indices in (
+            ("English", [i for i, q in enumerate(queries) if q.isascii()]),
+            ("Chinese", [i for i, q in enumerate(queries) if not q.isascii()]),
+        )
+        if indices
+    ]
+    return {
+        "engine": [
+            text_all.row(),
+            *by_language,
+            text_where.row(),
+            image_all.row(),
+            image_where.row(),
+        ],
+        "text_encoder_threads": text_encoder_threads(engine, queries),
+        "model_load_seconds": round(model_load_s, 3),
+        "first_search_seconds": {k: round(v, 3) for k, v in cold.items()},
+        "photo_decode_ms_mean": round(decode_s * 1000, 3),
+        "where_matches": {"text": int(text_mask.sum()), "image": int(image_mask.sum())},
+        "store_info": {
+            "products": engine.store.count(),
+            "modalities": engine.store.modality_counts(),
+        },
+    }
+
+
+def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Print the tables and the notes."""
+    store = results["store"]
+    built = "reused" if store["built_seconds"] is None else f"built in {store['built_seconds']} s"
+    print_table(
+        f"Search latency, ms, k={args.k}: {store['products']} products ({built})",
+        ["queries", "n", "encode p50", "encode p99", "search p50", "search p99", "total p50",
+         "total p99"],
+        [
+            [r["queries"], r["total"]["n"], r["encode"]["p50_ms"], r["encode"]["p99_ms"],
+             r["search"]["p50_ms"], r["search"]["p99_ms"], r["total"]["p50_ms"],
+             r["total"]["p99_ms"]]
+            for r in results["engine"]
+        ],
+    )  # fmt: skip
+    floors = [r for r in results["engine"] if "numpy" in r]
+    print_table(
+        "Reference floor, ms: exact NumPy on the same matrix (X @ q + argpartition, filter as a "
+        "mask), run right after each engine search",
+        ["queries", "n", "numpy p50", "numpy p99", "engine search p50", "top-k scores = engine"],
+        [
+            [r["queries"], r["numpy"]["n"], r["numpy"]["p50_ms"], r["numpy"]["p99_ms"],
+             r["search"]["p50_ms"], r["topk_agree"]]
+            for r in floors
+        ],
+    )  # fmt: skip
+    if results["text_encoder_threads"]:
+        print_table(
+            "Text query encoding alone, ms: the store's encoder and a 1-thread one, alternately",
+            ["encoder", "n", "p50 ms", "p99 ms", "mean ms"],
+            [
+                [r["encoder"], r["n"], r["p50_ms"], r["p99_ms"], r["mean_ms"]]
+                for r in results["text_encoder_threads"]
+            ],
+        )
+    print(
+        f"\nmodel load + first encode {results['model_load_seconds']} s; first search (loads the "
+        f"matrix cache): text {results['first_search_seconds']['text']} s, image "
+        f"{results['first_search_seconds']['image']} s; photos decoded beforehand "
+        f"({results['photo_decode_ms_mean']} ms each); {args.where!r} admits "
+        f"{results['where_matches']['text']} products; vectors per modality "
+        f"{store['modalities']}; peak RSS after building/opening the store "
+        f"{store['peak_rss_mib_after_build']} MiB."
+    )
 
 
 def main() -> None:
@@ -208,131 +374,8 @@ def main() -> None:
     }
     results["peak_rss_mib"] = round(peak_rss_mib())
     report(args, results)
-    write_results(NAME, {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}, results)
-
-
-def measure(args: argparse.Namespace, engine: Engine, catalog: Path, rng: random.Random) -> dict[str, Any]:
-    """Every timed query set on ``engine``."""
-    image_encoder = engine.image_encoder
-    if image_encoder is None:
-        raise SystemExit("the store has no image encoder; photo queries need one")
-    text_info = engine.text_encoder.text_info
-    image_info = image_encoder.image_info
-    text_ids, text_matrix = engine.store.vectors("text")
-    image_ids, image_matrix = engine.store.vectors("image")
-    stored = set(image_ids)
-    products = load_catalog(catalog, FASHION_MAPPING).products
-    photos_of = [p for p in products if p.id in stored and p.image]
-    chosen = rng.sample(photos_of, min(args.image_queries, len(photos_of)))
-    started = time.perf_counter()
-    photos: list[Image.Image] = [load_image(p.image) for p in chosen if p.image]
-    decode_s = (time.perf_counter() - started) / max(1, len(photos))
-    with_text = set(text_ids)
-    queries = text_queries([p for p in products if p.id in with_text], args.queries, rng)
-
-    started = time.perf_counter()
-    first_text = engine.text_encoder.encode_text(["warm up"], role="query")[0]
-    first_image = image_encoder.encode_images(photos[:1])[0]
-    model_load_s = time.perf_counter() - started
-    cold = {
-        "text": first_search(engine, first_text, text_info, args.k),
-        "image": first_search(engine, first_image, image_info, args.k),
-    }
-    searcher = engine.searcher()
-
-    def encode_text(query: str) -> np.ndarray:
-        return engine.text_encoder.encode_text([query], role="query")[0]
-
-    def encode_image(photo: Image.Image) -> np.ndarray:
-        return image_encoder.encode_images([photo])[0]
-
-    def searching(info: EncoderInfo, where: str | None) -> Callable[[np.ndarray], list[Hit]]:
-        return lambda vector: searcher.vector_query(vector, info, k=args.k, where=where)
-
-    where_label = f"where {args.where}"
-    text_all, text_vectors = run_queries(
-        "text", queries, encode_text, searching(text_info, None), args.warmup
-    )
-    text_where, _ = run_queries(
-        f"text, {where_label}", queries, encode_text, searching(text_info, args.where), args.warmup
-    )
-    image_all, image_vectors = run_queries(
-        "image", photos, encode_image, searching(image_info, None), args.warmup
-    )
-    image_where, _ = run_queries(
-        f"image, {where_label}", photos, encode_image, searching(image_info, args.where), args.warmup
-    )
-    by_language = []
-    for lang, chosen_idx in (
-        ("English", [i for i, q in enumerate(queries) if q.isascii()]),
-        ("Chinese", [i for i, q in enumerate(queries) if not q.isascii()]),
-    ):
-        part = Timings(f"text, {lang} only")
-        part.encode = [text_all.encode[i] for i in chosen_idx]
-        part.search = [text_all.search[i] for i in chosen_idx]
-        if chosen_idx:
-            by_language.append(part.row())
-
-    text_mask = allowed_mask(engine, "text", text_ids, args.where)
-    image_mask = allowed_mask(engine, "image", image_ids, args.where)
-    floor = [
-        numpy_floor("numpy text", text_matrix, text_vectors, text_all.hits, args.k),
-        numpy_floor(
-            f"numpy text, {where_label}", text_matrix, text_vectors, text_where.hits, args.k, text_mask
-        ),
-        numpy_floor("numpy image", image_matrix, image_vectors, image_all.hits, args.k),
-        numpy_floor(
-            f"numpy image, {where_label}",
-            image_matrix, image_vectors, image_where.hits, args.k, image_mask,
-        ),
-    ]  # fmt: skip
-    return {
-        "engine": [text_all.row(), *by_language, text_where.row(), image_all.row(), image_where.row()],
-        "numpy_floor": floor,
-        "model_load_seconds": round(model_load_s, 3),
-        "first_search_seconds": {k: round(v, 3) for k, v in cold.items()},
-        "photo_decode_ms_mean": round(decode_s * 1000, 3),
-        "where_matches": {"text": int(text_mask.sum()), "image": int(image_mask.sum())},
-        "store_info": {
-            "products": engine.store.count(),
-            "modalities": engine.store.modality_counts(),
-        },
-    }
-
-
-def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
-    """Print the tables."""
-    store = results["store"]
-    built = "reused" if store["built_seconds"] is None else f"built in {store['built_seconds']} s"
-    print_table(
-        f"Search latency, ms, k={args.k}: {store['products']} products ({built})",
-        ["queries", "n", "encode p50", "encode p99", "search p50", "search p99", "total p50",
-         "total p99"],
-        [
-            [r["queries"], r["total"]["n"], r["encode"]["p50_ms"], r["encode"]["p99_ms"],
-             r["search"]["p50_ms"], r["search"]["p99_ms"], r["total"]["p50_ms"],
-             r["total"]["p99_ms"]]
-            for r in results["engine"]
-        ],
-    )  # fmt: skip
-    print_table(
-        "Reference floor: exact NumPy on the same matrix (X @ q + argpartition; filter as a mask)",
-        ["queries", "n", "p50 ms", "p99 ms", "top-k scores = engine"],
-        [
-            [r["queries"], r["search"]["n"], r["search"]["p50_ms"], r["search"]["p99_ms"],
-             r["topk_agree"]]
-            for r in results["numpy_floor"]
-        ],
-    )  # fmt: skip
-    print(
-        f"\nmodel load + first encode {results['model_load_seconds']} s; first search (loads the "
-        f"matrix cache): text {results['first_search_seconds']['text']} s, "
-        f"image {results['first_search_seconds']['image']} s; photos decoded beforehand "
-        f"({results['photo_decode_ms_mean']} ms each); '{args.where}' admits "
-        f"{results['where_matches']['text']} products; vectors per modality "
-        f"{store['modalities']}; peak RSS after building/opening the store "
-        f"{store['peak_rss_mib_after_build']} MiB."
-    )
+    params = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    write_results(NAME, params, results)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +13,14 @@ import pytest
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.demo import FASHION_MAPPING, find_data
 from shopfuse.engine import Engine
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A fresh cache per run, so the ONNX export of the image backbone is exercised every time."""
+    os.environ["SHOPFUSE_CACHE"] = tempfile.mkdtemp(prefix="shopfuse-cache-")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 
 HM_MAPPING = FieldMapping(
     id="article_id", title="prod_name", description="detail_desc", exclude=["product_code"]

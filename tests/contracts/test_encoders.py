@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from tests.helpers.tiny_clip import write_tiny_clip
 
 from shopfuse import encoders as _encoders  # noqa: F401  (registers the encoders)
 from shopfuse.encoders.base import ImageEncoder, TextEncoder
 from shopfuse.registry import registry
+from tests.helpers.tiny_clip import write_tiny_clip
 
 TEXTS = ["Men Black Leather Formal Shoes", "红色连衣裙", "robe rouge", "", "x" * 2000]
 
@@ -92,6 +92,17 @@ def test_image_encoder_contract(name: str, tiny_clip: Path, fashion_csv: Path) -
     one_by_one = np.concatenate([encoder.encode_images([im]) for im in images])
     np.testing.assert_allclose(batch, one_by_one, atol=2e-3)
     assert encoder.encode_images([]).shape == (0, info.dim)
+
+
+def test_onnx_and_torch_runtimes_share_one_space(fashion_csv: Path) -> None:
+    from shopfuse.encoders.image import EfficientNetColourEncoder, onnx_cache_dir
+
+    images = photos(fashion_csv)
+    onnx = EfficientNetColourEncoder(runtime="onnx")
+    torch = EfficientNetColourEncoder(runtime="torch")
+    np.testing.assert_allclose(onnx.encode_images(images), torch.encode_images(images), atol=1e-4)
+    assert onnx.image_info == torch.image_info
+    assert list(onnx_cache_dir().glob("efficientnet-lite0-*.onnx"))
 
 
 def test_colour_counts_in_image_vectors(tiny_clip: Path) -> None:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from tests.conftest import HM_MAPPING, write_subset
 
 from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
+from tests.conftest import HM_MAPPING, write_subset
 
 
 def test_fashion_subset_is_fully_ingested(fashion_engine: Engine, fashion_subset: Path) -> None:

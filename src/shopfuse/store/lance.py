@@ -68,11 +68,11 @@ class LanceStore:
             raise StoreError(f"no shopfuse store at {self.path} (missing {MANIFEST})")
         self._manifest = StoreManifest.load(manifest_file)
         lancedb = require("lancedb", "lancedb", "store", "the LanceDB store")
-        # A zero interval makes every read see commits made by other processes (a server that
-        # keeps running while `shopfuse ingest` writes).
-        self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(0))
+        # Reads see commits made by other processes (a server running while `shopfuse ingest`
+        # writes) within a second; checking on every read would cost ~5 ms per call.
+        self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(seconds=1))
         self._table: Any = None
-        self._cache: dict[str, tuple[int, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[str, tuple[int, list[str], np.ndarray, dict[str, int]]] = {}
         if TABLE in self._db.list_tables().tables:
             self._table = self._db.open_table(TABLE)
 
@@ -181,27 +181,29 @@ class LanceStore:
             raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
         if self._table is None or k <= 0:
             return []
-        ids, matrix = self._matrix(column)
+        ids, matrix, position = self._matrix(column)
         scores = matrix @ query
         if where and where.strip():
             try:
                 allowed = self._scan(["id"], f"{flag_field(column)} AND ({where})").column("id")
             except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
                 raise StoreError(f"invalid filter {where!r}: {exc}") from exc
-            scores = np.where(np.isin(ids, np.asarray(allowed.to_pylist(), dtype=object)), scores, -np.inf)
+            keep = np.zeros(len(ids), dtype=bool)
+            keep[[position[i] for i in allowed.to_pylist() if i in position]] = True
+            scores = np.where(keep, scores, -np.inf)
         order = _top_k(scores, ids, k)
-        rows = {row["id"]: row for row in self.get([str(ids[i]) for i in order])}
-        return [StoredHit(str(ids[i]), float(scores[i]), rows[str(ids[i])]) for i in order]
+        rows = {row["id"]: row for row in self.get([ids[i] for i in order])}
+        return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order]
 
-    def _matrix(self, column: str) -> tuple[np.ndarray, np.ndarray]:
-        """``column``'s ids and vectors, cached until the table's version changes."""
+    def _matrix(self, column: str) -> tuple[list[str], np.ndarray, dict[str, int]]:
+        """``column``'s ids, vectors and row of each id, cached until the table's version changes."""
         version = self._table.version
         cached = self._cache.get(column)
         if cached is None or cached[0] != version:
             ids, matrix = self.vectors(column)
-            cached = (version, np.asarray(ids, dtype=object), matrix)
+            cached = (version, ids, matrix, {pid: row for row, pid in enumerate(ids)})
             self._cache[column] = cached
-        return cached[1], cached[2]
+        return cached[1], cached[2], cached[3]
 
     def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
         """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
@@ -299,11 +301,11 @@ class LanceStore:
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _top_k(scores: np.ndarray, ids: np.ndarray, k: int) -> list[int]:
+def _top_k(scores: np.ndarray, ids: list[str], k: int) -> list[int]:
     """Indices of the ``k`` best finite scores, best first, ties broken by id."""
     finite = np.flatnonzero(np.isfinite(scores))
     if finite.size > k:
         # keep everything tied with the k-th score so the id tie-break stays exact
         kth = np.partition(scores[finite], finite.size - k)[finite.size - k]
         finite = finite[scores[finite] >= kth]
-    return sorted(finite.tolist(), key=lambda i: (-float(scores[i]), str(ids[i])))[:k]
+    return sorted(finite.tolist(), key=lambda i: (-float(scores[i]), ids[i]))[:k]
