@@ -14,10 +14,10 @@ def test_round_trip(tmp_path: Path) -> None:
 
 def test_invalid_files_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"ocr": "sometimes"}')
-    with pytest.raises(ConfigError, match="bad.json"):
+    with pytest.raises(ConfigError, match=r"bad\.json"):
         EngineConfig.load(tmp_path / "bad.json")
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(ConfigError, match="broken.json"):
+    with pytest.raises(ConfigError, match=r"broken\.json"):
         EngineConfig.load(tmp_path / "broken.json")
     with pytest.raises(ConfigError, match="not found"):
         EngineConfig.load(tmp_path / "none.json")
