@@ -347,7 +347,8 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> None:
             ],
         )
     print(
-        f"\nmodel load + first encode {results['model_load_seconds']} s; first search (loads the "
+        f"\nmodel load + first encode {results['model_load_seconds']} s (near 0 when this run "
+        f"built the store: the models were loaded by the ingest); first search (loads the "
         f"matrix cache): text {results['first_search_seconds']['text']} s, image "
         f"{results['first_search_seconds']['image']} s; photos decoded beforehand "
         f"({results['photo_decode_ms_mean']} ms each); {args.where!r} admits "

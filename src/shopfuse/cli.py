@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -108,6 +107,9 @@ def ingest(
     batch_size: Annotated[int | None, typer.Option(min=1, help="Products per commit.")] = None,
     report: Annotated[Path | None, typer.Option(help="Problem report path (JSON lines).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,
+    progress: Annotated[
+        bool | None, typer.Option(help="Show a progress bar (default: when stderr is a terminal).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Encode a catalogue into a store; only changed products are re-encoded."""
@@ -123,7 +125,7 @@ def ingest(
             catalog,
             FieldMapping.from_options(field or [], mapping),
             sync=sync,
-            progress=sys.stderr.isatty() or bool(os.environ.get("SHOPFUSE_PROGRESS")),
+            progress=progress if progress is not None else sys.stderr.isatty(),
             report_path=report,
             limit=limit,
         )

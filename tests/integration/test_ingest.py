@@ -183,3 +183,26 @@ def test_kill_9_mid_ingest_resumes_without_loss_or_duplicates(fashion_csv: Path,
     ids, _ = Engine.open(store).store.vectors("text")
     assert len(ids) == len(set(ids)) == 96
     assert os.path.isdir(store / "reports")
+
+
+def test_ocr_makes_image_only_products_searchable_by_text(hm_csv: Path, tmp_path: Path) -> None:
+    """Photos of packaged tights carry printed text: with OCR, a text query finds them without titles."""
+    images = hm_csv.parent / "images"
+    catalog = tmp_path / "photos.jsonl"
+    packaged = ["0123173001", "0156231001", "0201219003"]
+    plain = ["0108775015", "0110065002"]
+    catalog.write_text(
+        "".join(json.dumps({"id": i, "image": str(images / f"{i}.jpg")}) + "\n" for i in packaged + plain)
+    )
+    from shopfuse.config import EngineConfig
+
+    engine = Engine.open(tmp_path / "store", EngineConfig(ocr="auto"))
+    report = engine.ingest(catalog, progress=False)
+    assert report.added == 5
+    counts = engine.info()["modalities"]
+    assert counts["text"] == 0 and counts["image"] == 5 and counts["ocr"] >= 2
+    hits = engine.search_text("tights", k=3)
+    assert {h.id for h in hits if "ocr" in h.contributions} <= set(packaged)
+    assert hits[0].id in packaged and "ocr" in hits[0].contributions
+    stored = engine.store.get([hits[0].id])[0]
+    assert "tights" in stored["ocr_text"].lower()
