@@ -73,23 +73,19 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
 def print_table(title: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A plain aligned text table; numbers right-aligned, floats with sensible precision."""
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [
-        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
-    ]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
     numeric = [all(_is_number(r[i]) for r in cells) for i in range(len(headers))]
     print(f"\n{title}")
     print(
         "  ".join(
-            h.rjust(w) if num else h.ljust(w)
-            for h, w, num in zip(headers, widths, numeric, strict=True)
+            h.rjust(w) if num else h.ljust(w) for h, w, num in zip(headers, widths, numeric, strict=True)
         )
     )
     print("  ".join("-" * w for w in widths))
     for row in cells:
         print(
             "  ".join(
-                c.rjust(w) if num else c.ljust(w)
-                for c, w, num in zip(row, widths, numeric, strict=True)
+                c.rjust(w) if num else c.ljust(w) for c, w, num in zip(row, widths, numeric, strict=True)
             )
         )
 
@@ -100,13 +96,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return "-"
-        return (
-            f"{value:.1f}"
-            if abs(value) >= 100
-            else f"{value:.2f}"
-            if abs(value) >= 1
-            else f"{value:.3f}"
-        )
+        return f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3f}"
     return str(value)
 
 
@@ -145,9 +135,7 @@ def write_results(name: str, params: dict[str, Any], results: dict[str, Any]) ->
     path = RESULTS_DIR / f"{name}.json"
     env = environment()
     payload = {"benchmark": name, "params": params, "environment": env, "results": results}
-    path.write_text(
-        json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     print(f"\n{SHARED_BOX_NOTE}")
     print(
         f"load average (1/5/15 min) at start {env['load_average_start']}, at end "

@@ -51,18 +51,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--data", type=Path, default=None, help="shared data folder (default: found)"
-    )
-    parser.add_argument(
-        "--limit", type=int, default=1000, help="products for the main runs (default 1000)"
-    )
-    parser.add_argument(
-        "--ocr-limit", type=int, default=100, help="products for the OCR runs (default 100)"
-    )
-    parser.add_argument(
-        "--warmup", type=int, default=4, help="items used to load and warm each model"
-    )
+    parser.add_argument("--data", type=Path, default=None, help="shared data folder (default: found)")
+    parser.add_argument("--limit", type=int, default=1000, help="products for the main runs (default 1000)")
+    parser.add_argument("--ocr-limit", type=int, default=100, help="products for the OCR runs (default 100)")
+    parser.add_argument("--warmup", type=int, default=4, help="items used to load and warm each model")
     args = parser.parse_args()
     if args.limit < 1 or args.ocr_limit < 1 or args.warmup < 1:
         parser.error("--limit, --ocr-limit and --warmup must be at least 1")
@@ -113,9 +105,7 @@ def raw_encoders(titles: list[str], images: list[Image.Image], warmup: int) -> l
 def text_photo() -> Image.Image:
     """Large black words on white: OCR warm-up then loads recognition, not only detection."""
     image = Image.new("RGB", (480, 160), "white")
-    ImageDraw.Draw(image).text(
-        (20, 50), "SALE 50% OFF", fill="black", font=ImageFont.load_default(48)
-    )
+    ImageDraw.Draw(image).text((20, 50), "SALE 50% OFF", fill="black", font=ImageFont.load_default(48))
     return image
 
 
@@ -180,9 +170,7 @@ def main() -> None:
     titles = [p.text for p in products if p.text]
     started = time.perf_counter()
     images = [load_image(p.image) for p in products if p.image]
-    decode = timed(
-        "decode photos (load_image)", len(images), time.perf_counter() - started, "images"
-    )
+    decode = timed("decode photos (load_image)", len(images), time.perf_counter() - started, "images")
     sample = (titles[: args.warmup], images[: args.warmup])
 
     raw = raw_encoders(titles, images, args.warmup)
@@ -196,9 +184,7 @@ def main() -> None:
         ocr_rows = [
             row
             for mode in ("off", "auto", "on")
-            for row in ingest_runs(
-                catalog, root / f"ocr-{mode}", mode, args.ocr_limit, sample, rerun=False
-            )
+            for row in ingest_runs(catalog, root / f"ocr-{mode}", mode, args.ocr_limit, sample, rerun=False)
         ]
     baseline = ocr_rows[0]["seconds"]
     for row in ocr_rows[1:]:

@@ -229,9 +229,7 @@ def first_search(engine: Engine, vector: np.ndarray, info: EncoderInfo, k: int) 
     return time.perf_counter() - started
 
 
-def measure(
-    args: argparse.Namespace, engine: Engine, catalog: Path, rng: random.Random
-) -> dict[str, Any]:
+def measure(args: argparse.Namespace, engine: Engine, catalog: Path, rng: random.Random) -> dict[str, Any]:
     """Every timed query set on ``engine``."""
     image_encoder = engine.image_encoder
     if image_encoder is None:

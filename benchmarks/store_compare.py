@@ -136,9 +136,7 @@ class LanceFlatBackend:
                 [
                     pa.array(ids[s : s + batch]),
                     pa.array(genders[s : s + batch]),
-                    pa.FixedSizeListArray.from_arrays(
-                        pa.array(vectors[s : s + batch].ravel()), self.dim
-                    ),
+                    pa.FixedSizeListArray.from_arrays(pa.array(vectors[s : s + batch].ravel()), self.dim),
                 ],
                 schema=schema,
             )
@@ -186,9 +184,7 @@ class MilvusBackend:
         self.client.create_collection("products", schema=schema, index_params=index)
 
     def insert(self, ids: list[str], genders: list[str], vectors: np.ndarray, batch: int) -> float:
-        rows = [
-            {"id": i, "gender": g, "vec": v} for i, g, v in zip(ids, genders, vectors, strict=True)
-        ]
+        rows = [{"id": i, "gender": g, "vec": v} for i, g, v in zip(ids, genders, vectors, strict=True)]
         started = time.perf_counter()
         for start in range(0, len(rows), batch):
             self.client.insert("products", rows[start : start + batch])
