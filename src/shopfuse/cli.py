@@ -36,9 +36,21 @@ def _engine_config(
     clip_path: Path | None,
     ocr: OcrMode | None,
     base: EngineConfig | None = None,
+    model: Path | None = None,
 ) -> EngineConfig:
-    """Engine config from CLI options, on top of ``base`` (a store's saved config) or defaults."""
+    """Engine config from CLI options, on top of ``base`` (a store's saved config) or defaults.
+
+    A new store made with ``--model`` takes the model's encoders.
+    """
     config = (base or EngineConfig()).model_copy(deep=True)
+    if model is not None:
+        from shopfuse.model.shop_model import ShopModel
+
+        trained = ShopModel.load(model)
+        config.model = str(model.resolve())
+        if base is None:
+            config.text_encoder = trained.config.text_encoder
+            config.image_encoder = trained.config.image_encoder
 
     def spec(name: str) -> ComponentSpec:
         if name == "clip":
@@ -101,6 +113,9 @@ def ingest(
         OcrMode | None,
         typer.Option(help="Text in photos: off (default), auto (detect first, read where found), on."),
     ] = None,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Trained model folder (shopfuse train): fused vectors.")
+    ] = None,
     sync: Annotated[
         bool, typer.Option(help="Delete stored products that are no longer in the catalogue.")
     ] = True,
@@ -117,7 +132,7 @@ def ingest(
         from shopfuse.engine import CONFIG_FILE
 
         saved = EngineConfig.load(store / CONFIG_FILE) if (store / CONFIG_FILE).is_file() else None
-        config = _engine_config(text_encoder, image_encoder, clip_path, ocr, saved)
+        config = _engine_config(text_encoder, image_encoder, clip_path, ocr, saved, model)
         if batch_size:
             config.batch_size = batch_size
         engine = _open(store, config, create=True)
@@ -225,6 +240,208 @@ def demo(
         run_demo(store, data, limit)
     except ShopfuseError as exc:
         raise _fail(exc) from exc
+
+
+def _spec(name: str, params: list[str] | None) -> ComponentSpec:
+    """A component spec from a name and ``key=value`` options (values parsed as JSON when they can be)."""
+    parsed: dict[str, Any] = {}
+    for option in params or []:
+        key, sep, value = option.partition("=")
+        if not sep or not key.strip():
+            raise ShopfuseError(f"expected KEY=VALUE, got {option!r}")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return ComponentSpec(name=name, params=parsed)
+
+
+def _labels(text: str | None) -> list[str]:
+    return [label.strip() for label in (text or "").split(",") if label.strip()]
+
+
+def _write_json(data: Any, out: Path | None) -> None:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    typer.echo(text)
+
+
+FieldOpt = Annotated[
+    list[str] | None,
+    typer.Option("--field", "-f", help="Map a standard field to a column: title=productDisplayName."),
+]
+MappingOpt = Annotated[Path | None, typer.Option("--mapping", "-m", help="YAML field mapping file.")]
+
+
+@app.command()
+def train(
+    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalogue to learn from.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    alignment: Annotated[
+        str, typer.Option(help="cca (default: best MRR, seconds to fit), ridge, procrustes, contrastive.")
+    ] = "cca",
+    alignment_param: Annotated[
+        list[str] | None, typer.Option(help="Alignment parameter KEY=VALUE (repeatable).")
+    ] = None,
+    fusion: Annotated[
+        str,
+        typer.Option(
+            help="weighted, concat, attention, gated, cross-attention, tensor, lmf, tucker, graph, late."
+        ),
+    ] = "attention",
+    fusion_param: Annotated[list[str] | None, typer.Option(help="Fusion parameter KEY=VALUE.")] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="Attribute columns to learn, comma separated: articleType,baseColour.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (training is deterministic given it).")] = 0,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature store folder to (re)use; default: a cache per catalogue.")
+    ] = None,
+    ocr: Annotated[OcrMode, typer.Option(help="OCR while encoding features.")] = "off",
+    valid_fraction: Annotated[float, typer.Option(min=0.0, max=0.5, help="Held-out share.")] = 0.1,
+) -> None:
+    """Learn a shop model (joint space, fusion, attribute heads) from a catalogue's own products."""
+    from shopfuse.model.train import train_model
+
+    try:
+        train_model(
+            catalog,
+            out,
+            mapping=FieldMapping.from_options(field or [], mapping),
+            alignment=_spec(alignment, alignment_param),
+            fusion=_spec(fusion, fusion_param),
+            labels=_labels(labels),
+            seed=seed,
+            engine_config=EngineConfig(ocr=ocr),
+            features_dir=features,
+            valid_fraction=valid_fraction,
+            progress=sys.stderr.isatty(),
+            echo=typer.echo,
+        )
+    except (ShopfuseError, ValueError) as exc:
+        raise _fail(exc) from exc
+
+
+attributes_app = typer.Typer(help="Attribute recognition with a trained model.", no_args_is_help=True)
+app.add_typer(attributes_app, name="attributes")
+
+
+@attributes_app.command("predict")
+def attributes_predict(
+    model: Annotated[Path, typer.Option("--model", help="Trained model folder.")],
+    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalogue whose attributes to fill.")],
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", "-s", help="Store to build/reuse (default: a temporary one).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write predictions as JSON lines here.")] = None,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Below this, a prediction is flagged for review.")
+    ] = 0.5,
+    zero_shot: Annotated[
+        list[str] | None,
+        typer.Option(help="Unseen candidate values LABEL=v1,v2 matched zero-shot in the joint space."),
+    ] = None,
+) -> None:
+    """Predict the model's labels for every product; fills missing values, flags low confidence."""
+    import tempfile
+
+    from shopfuse.tasks.evaluate import temporary_engine
+
+    try:
+        candidates = {}
+        for option in zero_shot or []:
+            label, sep, values = option.partition("=")
+            if not sep:
+                raise ShopfuseError(f"--zero-shot expects LABEL=v1,v2, got {option!r}")
+            candidates[label.strip()] = _labels(values)
+        with tempfile.TemporaryDirectory(prefix="shopfuse-attr-") as tmp:
+            engine = (
+                temporary_engine(model, Path(tmp))
+                if store is None
+                else _open(store, _engine_config(None, None, None, None, None, model), create=True)
+            )
+            engine.ingest(
+                catalog, FieldMapping.from_options(field or [], mapping), progress=sys.stderr.isatty()
+            )
+            rows = engine.predict_attributes(min_confidence=min_confidence, zero_shot=candidates or None)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    lines = [json.dumps(r.to_dict(), ensure_ascii=False) for r in rows]
+    if out is not None:
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    filled = sum(1 for r in rows for p in r.to_dict()["labels"].values() if p["filled"])
+    review = sum(len(r.flagged) for r in rows)
+    typer.echo(
+        f"{len(rows)} products: {filled} missing values filled, {review} predictions flagged for review"
+        + (f"; written to {out}" if out else "")
+    )
+    if out is None:
+        typer.echo("\n".join(lines[:5]))
+
+
+eval_app = typer.Typer(help="The evaluation harness.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    catalog: Annotated[Path, typer.Option("--catalog", "-c", help="Catalogue to search (JSONL/CSV).")],
+    queries: Annotated[Path, typer.Option(help="qid<TAB>text per line, any language.")],
+    qrels: Annotated[Path, typer.Option(help="TREC qrels: qid 0 docid grade.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Trained model folder (omit: raw encoders baseline).")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Cut-off.")] = 10,
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    out: Annotated[Path | None, typer.Option("--json", help="Also write the JSON here.")] = None,
+) -> None:
+    """Ingest CAT into a temporary store with the model, run the queries, score against the qrels."""
+    from shopfuse.tasks.evaluate import evaluate_retrieval
+
+    try:
+        metrics = evaluate_retrieval(
+            model,
+            catalog,
+            queries,
+            qrels,
+            k=k,
+            mapping=FieldMapping.from_options(field or [], mapping),
+            progress=sys.stderr.isatty(),
+        )
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _write_json(metrics, out)
+
+
+@eval_app.command("attributes")
+def eval_attributes(
+    model: Annotated[Path, typer.Option("--model", help="Trained model folder.")],
+    test: Annotated[Path, typer.Option("--test", help="Catalogue the model never saw, with label columns.")],
+    labels: Annotated[str, typer.Option(help="Label columns to score, comma separated.")],
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    out: Annotated[Path | None, typer.Option("--json", help="Also write the JSON here.")] = None,
+) -> None:
+    """Accuracy, macro-F1 and weighted-F1 per label on a held-out catalogue."""
+    from shopfuse.tasks.evaluate import evaluate_attributes
+
+    try:
+        metrics = evaluate_attributes(
+            model,
+            test,
+            _labels(labels),
+            mapping=FieldMapping.from_options(field or [], mapping),
+            progress=sys.stderr.isatty(),
+        )
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _write_json(metrics, out)
 
 
 def main() -> None:

@@ -75,3 +75,5 @@ class EngineConfig(SavableConfig):
     batch_size: int = Field(default=64, ge=1)
     max_images_per_product: int = Field(default=4, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
+    model: str | None = None
+    """A trained shop model folder (``shopfuse train``): adds fused product vectors in its joint space."""

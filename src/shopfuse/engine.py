@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from shopfuse import encoders as _encoders  # noqa: F401  (registers the built-in encoders)
@@ -22,9 +23,11 @@ from shopfuse.encoders.base import (
 )
 from shopfuse.errors import ConfigError, StoreError
 from shopfuse.media.images import load_image
+from shopfuse.model.shop_model import ShopModel
 from shopfuse.registry import registry
 from shopfuse.store.lance import LanceStore
-from shopfuse.tasks.ingest import IngestReport, ProductEncoder, ingest
+from shopfuse.tasks.attributes import AttributeRow, predict_attributes
+from shopfuse.tasks.ingest import PRODUCT, IngestReport, ProductEncoder, ingest
 from shopfuse.tasks.search import Searcher
 from shopfuse.types import Hit, Modality
 
@@ -44,6 +47,7 @@ class Engine:
         self.image_encoder: ImageEncoder | None = (
             self._build("image_encoder", config.image_encoder) if config.image_encoder else None
         )
+        self.model: ShopModel | None = self._load_model(config)
         if create:
             LanceStore.create(self.path, self._columns())
             config.save(self.path / CONFIG_FILE)
@@ -69,7 +73,7 @@ class Engine:
         stored = EngineConfig.load(saved)
         if config is None:
             return cls(root, stored)
-        for name in ("text_encoder", "image_encoder"):
+        for name in ("text_encoder", "image_encoder", "model"):
             if getattr(config, name) != getattr(stored, name):
                 raise ConfigError(
                     f"the store at {root} was made with {name} {getattr(stored, name)}; "
@@ -84,11 +88,27 @@ class Engine:
             self._components[key] = registry.create(kind, spec.name, **spec.params)
         return self._components[key]
 
+    def _load_model(self, config: EngineConfig) -> ShopModel | None:
+        """The trained model named by the config, checked against this engine's encoders."""
+        if config.model is None:
+            return None
+        model = ShopModel.load(config.model)
+        for name in ("text_encoder", "image_encoder"):
+            if getattr(model.config, name) != getattr(config, name):
+                raise ConfigError(
+                    f"model {config.model} was trained with {name} {getattr(model.config, name)}, "
+                    f"but this store uses {getattr(config, name)}"
+                )
+        return model
+
     def _columns(self) -> dict[str, EncoderInfo]:
         columns = {Modality.TEXT.value: self.text_encoder.text_info}
         if self.image_encoder is not None:
             columns[Modality.IMAGE.value] = self.image_encoder.image_info
         columns[Modality.OCR.value] = self.text_encoder.text_info
+        if self.model is not None:
+            self.model.check_encoders(columns)
+            columns[PRODUCT] = self.model.joint_info
         return columns
 
     def product_encoder(self) -> ProductEncoder:
@@ -116,6 +136,7 @@ class Engine:
             langid=langid,
             max_images=self.config.max_images_per_product,
             max_pixels=self.config.max_image_pixels,
+            model=self.model,
         )
 
     def ingest(
@@ -146,7 +167,7 @@ class Engine:
 
     def searcher(self) -> Searcher:
         """Search over this store with its own encoders."""
-        return Searcher(self.store, self.text_encoder, self.image_encoder)
+        return Searcher(self.store, self.text_encoder, self.image_encoder, self.model)
 
     def search_text(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
         """Products matching a text query in any language."""
@@ -159,6 +180,30 @@ class Engine:
         if not isinstance(image, Image.Image):
             image = load_image(image, max_pixels=self.config.max_image_pixels)
         return self.searcher().image_query(image, k=k, where=where)
+
+    def predict_attributes(
+        self,
+        *,
+        ids: list[str] | None = None,
+        min_confidence: float = 0.5,
+        zero_shot: dict[str, list[str]] | None = None,
+    ) -> list[AttributeRow]:
+        """The model's attribute predictions for stored products, low-confidence ones flagged."""
+        if self.model is None:
+            raise ConfigError("this store was built without a model; ingest with --model MODEL_DIR")
+        model = self.model
+
+        def embed_labels(values: list[str]) -> np.ndarray:
+            return model.embed_query(self.text_encoder.encode_text(values, role="query"))
+
+        return predict_attributes(
+            self.store,
+            model,
+            ids=ids,
+            min_confidence=min_confidence,
+            zero_shot=zero_shot,
+            embed_labels=embed_labels,
+        )
 
     def delete(self, ids: list[str]) -> int:
         """Delete products by id."""
@@ -174,5 +219,6 @@ class Engine:
             "modalities": self.store.modality_counts(),
             "encoders": {c: e.to_dict() for c, e in manifest.encoders().items()},
             "attributes": dict(manifest.attributes),
+            "model": self.model.config.model_dump() if self.model else None,
             "config": self.config.model_dump(),
         }

@@ -54,6 +54,8 @@ class Record:
     content_hash: str
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     ocr_text: str | None = None
+    contributions: dict[str, float] = field(default_factory=dict)
+    """How much each modality shaped the fused product vector (empty without a model)."""
 
 
 @dataclass(slots=True)

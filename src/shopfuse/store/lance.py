@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ FIELDS = (
     "video",
     "audio",
     "_ocr_text",
+    "_contributions",
 )
 """Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
 _TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
@@ -75,6 +77,7 @@ class LanceStore:
         self._cache: dict[str, tuple[int, list[str], np.ndarray, dict[str, int]]] = {}
         if TABLE in self._db.list_tables().tables:
             self._table = self._db.open_table(TABLE)
+            self._add_missing_fields()
 
     @classmethod
     def create(cls, path: str | Path, columns: dict[str, EncoderInfo]) -> LanceStore:
@@ -234,8 +237,17 @@ class LanceStore:
         attributes = {name: row.pop(name) for name in self._manifest.attributes if name in row}
         row["attributes"] = attributes
         row["ocr_text"] = row.pop("_ocr_text", None)
+        contributions = row.pop("_contributions", None)
+        row["contributions"] = json.loads(contributions) if contributions else {}
         row.pop("_hash", None)
         return row
+
+    def _add_missing_fields(self) -> None:
+        """Stores written by an older shopfuse lack newer product fields: add them, empty."""
+        present = set(self._table.schema.names)
+        missing = [name for name in FIELDS if name not in present]
+        if missing:
+            self._table.add_columns([pa.field(name, pa.string(), nullable=True) for name in missing])
 
     def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
         """Add columns for attributes never seen before; returns the stored type of each."""
@@ -268,6 +280,7 @@ class LanceStore:
                 p.video,
                 p.audio,
                 record.ocr_text,
+                json.dumps(record.contributions) if record.contributions else None,
             )
             for name, field_value in zip(FIELDS, values, strict=True):
                 data[name].append(field_value)

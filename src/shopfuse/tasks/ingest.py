@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -18,6 +18,7 @@ from tqdm import tqdm
 from shopfuse.catalog.load import Catalog
 from shopfuse.config import OcrMode, atomic_write_text
 from shopfuse.encoders.base import (
+    EncoderInfo,
     ImageEncoder,
     LanguageDetector,
     TextEncoder,
@@ -25,12 +26,33 @@ from shopfuse.encoders.base import (
     l2_normalize,
 )
 from shopfuse.errors import MediaError
+from shopfuse.fusion.base import FusionOutput
 from shopfuse.media.images import DEFAULT_MAX_PIXELS, load_image
 from shopfuse.store.attributes import coerce_attribute, infer_attribute_type
 from shopfuse.store.base import Record, VectorStore
 from shopfuse.types import Modality, Problem, Product
 
-__all__ = ["IngestReport", "ProductEncoder", "content_hash", "ingest"]
+__all__ = ["PRODUCT", "IngestReport", "ProductEncoder", "ProductModel", "content_hash", "ingest"]
+
+PRODUCT = "product"
+"""The store column of fused product vectors (present when a trained model is used)."""
+
+
+class ProductModel(Protocol):
+    """What ingest needs of a trained model: fuse raw modality vectors into one product vector."""
+
+    @property
+    def joint_info(self) -> EncoderInfo:
+        """Identity of the fused vectors."""
+        ...
+
+    def input_dims(self) -> dict[str, int]:
+        """``{modality: raw vector width}`` the model takes."""
+        ...
+
+    def fuse(self, raw: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> FusionOutput:
+        """Fused unit vectors and per-modality contributions."""
+        ...
 
 
 @dataclass(slots=True)
@@ -44,6 +66,7 @@ class ProductEncoder:
     langid: LanguageDetector | None = None
     max_images: int = 4
     max_pixels: int = DEFAULT_MAX_PIXELS
+    model: ProductModel | None = None
 
     def fingerprint(self) -> str:
         """What the vectors depend on besides content; part of every content hash."""
@@ -52,6 +75,8 @@ class ProductEncoder:
             parts.append(self.image.image_info.space)
         if self.ocr is not None and self.ocr_mode != "off":
             parts.append(f"ocr:{self.ocr_mode}:{self.ocr.name}")
+        if self.model is not None:
+            parts.append(self.model.joint_info.space)
         return "|".join(parts)
 
     def encode(
@@ -83,6 +108,7 @@ class ProductEncoder:
         self._encode_images(records, photos)
         self._read_text_in_images(records, photos)
         self._detect_language(records)
+        self._fuse(records)
         kept = []
         for record in records:
             if record.vectors:
@@ -137,6 +163,30 @@ class ProductEncoder:
         for i, text, vector in zip(order, joined, vectors, strict=True):
             records[i].ocr_text = text
             records[i].vectors[Modality.OCR] = vector
+
+    def _fuse(self, records: list[Record]) -> None:
+        """With a trained model: one fused product vector in its joint space, and contributions."""
+        if self.model is None:
+            return
+        present = [r for r in records if r.vectors]
+        if not present:
+            return
+        raw, masks = {}, {}
+        for name, dim in self.model.input_dims().items():
+            mask = np.array([name in r.vectors for r in present], dtype=bool)
+            rows = np.zeros((len(present), dim), dtype=np.float32)
+            for i, record in enumerate(present):
+                if mask[i]:
+                    rows[i] = record.vectors[name]
+            raw[name], masks[name] = rows, mask
+        fused = self.model.fuse(raw, masks)
+        for i, record in enumerate(present):
+            record.vectors[PRODUCT] = fused.vectors[i]
+            record.contributions = {
+                name: round(float(share[i]), 4)
+                for name, share in fused.contributions.items()
+                if masks[name][i]
+            }
 
     def _detect_language(self, records: list[Record]) -> None:
         if self.langid is None:

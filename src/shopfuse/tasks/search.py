@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -10,9 +11,23 @@ from PIL import Image
 from shopfuse.encoders.base import EncoderInfo, ImageEncoder, TextEncoder
 from shopfuse.errors import ConfigError, EncoderMismatchError
 from shopfuse.store.base import VectorStore
+from shopfuse.tasks.ingest import PRODUCT
 from shopfuse.types import Hit
 
-__all__ = ["Searcher"]
+__all__ = ["QueryModel", "Searcher"]
+
+
+class QueryModel(Protocol):
+    """What search needs of a trained model: map text-encoder query vectors into its joint space."""
+
+    @property
+    def joint_info(self) -> EncoderInfo:
+        """Identity of the joint space."""
+        ...
+
+    def embed_query(self, text_vectors: np.ndarray) -> np.ndarray:
+        """Query vectors into the joint space."""
+        ...
 
 
 @dataclass(slots=True)
@@ -27,12 +42,20 @@ class Searcher:
     store: VectorStore
     text: TextEncoder
     image: ImageEncoder | None = None
+    model: QueryModel | None = None
 
     def text_query(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
-        """Products matching a text query in any language."""
+        """Products matching a text query in any language.
+
+        With a trained model the query goes through its joint space and is matched against the
+        fused product vectors, so products with only a photo are found too.
+        """
         if not query or not query.strip():
             raise ConfigError("empty text query")
         vector = self.text.encode_text([query.strip()], role="query")[0]
+        if self.model is not None:
+            joint = self.model.embed_query(vector[None, :])[0]
+            return self.vector_query(joint, self.model.joint_info, k=k, where=where)
         return self.vector_query(vector, self.text.text_info, k=k, where=where)
 
     def image_query(self, image: Image.Image, *, k: int = 10, where: str | None = None) -> list[Hit]:
@@ -70,6 +93,11 @@ class Searcher:
                         attributes=fields.get("attributes", {}),
                     )
                     merged[found.id] = hit
-                hit.contributions[column] = found.score
+                shares = found.fields.get("contributions") if column == PRODUCT else None
+                if shares:
+                    # a fused vector: split its score by how much each modality shaped it
+                    hit.contributions.update({m: found.score * w for m, w in shares.items()})
+                else:
+                    hit.contributions[column] = found.score
                 hit.score = max(hit.score, found.score)
         return sorted(merged.values(), key=lambda h: (-h.score, h.id))[:k]

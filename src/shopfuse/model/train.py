@@ -1,0 +1,257 @@
+"""``shopfuse train``: learn a shop model (alignment, fusion, attribute heads) from a catalogue."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from shopfuse.alignment.metrics import recall_at_k
+from shopfuse.catalog.mapping import FieldMapping
+from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.encoders.image import onnx_cache_dir
+from shopfuse.errors import ConfigError
+from shopfuse.model.attributes import AttributeHeads
+from shopfuse.model.shop_model import ModelConfig, ShopModel
+from shopfuse.registry import registry
+from shopfuse.store.base import VectorStore
+from shopfuse.types import Modality
+
+__all__ = ["FeatureTable", "default_features_dir", "load_features", "train_model"]
+
+Echo = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class FeatureTable:
+    """Every stored product's raw vectors per modality (zeros where missing) and attributes."""
+
+    ids: list[str]
+    raw: dict[str, np.ndarray]
+    masks: dict[str, np.ndarray]
+    attributes: list[dict[str, Any]]
+
+    def rows(self, index: np.ndarray) -> FeatureTable:
+        """The products at ``index``."""
+        return FeatureTable(
+            [self.ids[i] for i in index],
+            {m: v[index] for m, v in self.raw.items()},
+            {m: v[index] for m, v in self.masks.items()},
+            [self.attributes[i] for i in index],
+        )
+
+
+def load_features(store: VectorStore, modalities: Sequence[str]) -> FeatureTable:
+    """Read the raw vectors of every product in ``store`` for ``modalities``, aligned by product."""
+    ids = sorted(store.hashes())
+    position = {pid: i for i, pid in enumerate(ids)}
+    raw, masks = {}, {}
+    for modality in modalities:
+        dim = store.manifest.encoder(modality).dim
+        matrix = np.zeros((len(ids), dim), dtype=np.float32)
+        mask = np.zeros(len(ids), dtype=bool)
+        column_ids, vectors = store.vectors(modality)
+        rows = np.array([position[i] for i in column_ids], dtype=np.int64)
+        if len(rows):
+            matrix[rows] = vectors
+            mask[rows] = True
+        raw[modality], masks[modality] = matrix, mask
+    attributes: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 1000):
+        attributes += [row["attributes"] for row in store.get(ids[start : start + 1000])]
+    return FeatureTable(ids, raw, masks, attributes)
+
+
+def default_features_dir(catalog: Path, mapping: FieldMapping, config: EngineConfig) -> Path:
+    """A cache folder of encoded features per (catalogue, mapping, encoders), reused across trainings."""
+    key = json.dumps(
+        [
+            str(catalog.resolve()),
+            mapping.model_dump(),
+            config.text_encoder.model_dump(),
+            config.image_encoder.model_dump() if config.image_encoder else None,
+            config.ocr,
+        ],
+        sort_keys=True,
+    )
+    return onnx_cache_dir().parent / "features" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def train_model(
+    catalog: str | Path,
+    out: str | Path,
+    *,
+    mapping: FieldMapping | None = None,
+    alignment: ComponentSpec | None = None,
+    fusion: ComponentSpec | None = None,
+    labels: Sequence[str] = (),
+    seed: int = 0,
+    engine_config: EngineConfig | None = None,
+    features_dir: str | Path | None = None,
+    valid_fraction: float = 0.1,
+    progress: bool = True,
+    echo: Echo = print,
+) -> ShopModel:
+    """Encode ``catalog`` (cached, incremental), learn a model from its own products, save it to ``out``."""
+    from shopfuse.engine import Engine
+
+    started = time.perf_counter()
+    catalog = Path(catalog)
+    mapping = mapping or FieldMapping()
+    alignment = alignment or ComponentSpec(name="cca")
+    fusion = fusion or ComponentSpec(name="attention")
+    config = engine_config or EngineConfig()
+    if config.image_encoder is None:
+        raise ConfigError("training a shop model needs an image encoder")
+    features = Path(features_dir) if features_dir else default_features_dir(catalog, mapping, config)
+    echo(f"encoding features into {features} (cached: only changed products are encoded)")
+    engine = Engine.open(features, config)
+    report = engine.ingest(catalog, mapping, progress=progress)
+    echo(report.summary())
+    modalities = [Modality.IMAGE.value, Modality.TEXT.value, Modality.OCR.value]
+    table = load_features(engine.store, modalities)
+    missing = [label for label in labels if not any(a.get(label) is not None for a in table.attributes)]
+    if missing:
+        raise ConfigError(
+            f"no product has a value for label(s) {missing}; attributes are {sorted(table.attributes[0])}"
+        )
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(table.ids))
+    n_valid = round(len(order) * valid_fraction)
+    valid, train = table.rows(np.sort(order[:n_valid])), table.rows(np.sort(order[n_valid:]))
+    paired = train.masks["image"] & train.masks["text"]
+    valid_paired = valid.masks["image"] & valid.masks["text"]
+    if paired.sum() < 50:
+        raise ConfigError(f"only {int(paired.sum())} products have both a photo and text; need at least 50")
+    echo(
+        f"training on {len(train.ids)} products ({int(paired.sum())} photo+text pairs), "
+        f"validating on {len(valid.ids)}"
+    )
+
+    t0 = time.perf_counter()
+    aligner = registry.create("alignment", alignment.name, **alignment.params)
+    valid_pairs = (
+        (valid.raw["image"][valid_paired], valid.raw["text"][valid_paired]) if valid_paired.sum() else None
+    )
+    aligner.fit(
+        train.raw["image"][paired], train.raw["text"][paired], valid=valid_pairs, seed=seed, progress=progress
+    )
+    seconds_alignment = time.perf_counter() - t0
+    metrics: dict[str, Any] = {"alignment_seconds": round(seconds_alignment, 2)}
+    if valid_pairs is not None:
+        r10 = recall_at_k(aligner.embed_text(valid_pairs[1]), aligner.embed_image(valid_pairs[0]), 10)
+        metrics["valid_title_to_image_R@10"] = round(float(r10), 4)
+        echo(
+            f"alignment {alignment.name}: title->image R@10 on {len(valid_pairs[0])} held-out pairs "
+            f"= {r10:.3f} ({seconds_alignment:.1f}s)"
+        )
+
+    model_config = ModelConfig(
+        model_id="pending",
+        text_encoder=config.text_encoder,
+        image_encoder=config.image_encoder,
+        encoders={m: engine.store.manifest.encoder(m).to_dict() for m in modalities},
+        alignment=alignment,
+        fusion=fusion,
+        modalities=modalities,
+        joint_dim=int(aligner.joint_dim),
+        labels=list(labels),
+        seed=seed,
+    )
+    fuser = registry.create("fusion", fusion.name, **fusion.params)
+    model = ShopModel(model_config, aligner, fuser)
+    with_text = train.masks["text"]
+    titled = train.rows(np.flatnonzero(with_text))
+    joint = model.joint_modalities(titled.raw, titled.masks)
+    t0 = time.perf_counter()
+    fuser.fit(joint, titled.masks, joint["text"], seed=seed, progress=progress)
+    metrics["fusion_seconds"] = round(time.perf_counter() - t0, 2)
+    if valid_paired.sum():
+        subset = valid.rows(np.flatnonzero(valid_paired))
+        image_only = {m: (v & (m == "image")) for m, v in subset.masks.items()}
+        fused = model.fuse(subset.raw, image_only).vectors
+        target = model.embed_query(subset.raw["text"])
+        r10 = recall_at_k(target, fused, 10)
+        metrics["valid_title_to_image_only_product_R@10"] = round(float(r10), 4)
+        echo(
+            f"fusion {fusion.name}: title->image-only product R@10 = {r10:.3f} "
+            f"({metrics['fusion_seconds']:.1f}s)"
+        )
+
+    if labels:
+        heads, label_metrics = _train_heads(model, train, valid, list(labels), seed, progress)
+        model.heads = heads
+        metrics["attributes"] = label_metrics
+        for label, scores in label_metrics.items():
+            echo(
+                f"attribute {label}: held-out accuracy {scores['accuracy']:.3f} "
+                f"(image only {scores['accuracy_image_only']:.3f})"
+            )
+
+    metrics["products"] = len(table.ids)
+    metrics["pairs"] = int(paired.sum())
+    metrics["catalog"] = str(catalog.resolve())
+    metrics["seconds"] = round(time.perf_counter() - started, 1)
+    model_config.trained_on = metrics
+    digest = hashlib.sha256(
+        json.dumps(
+            [
+                model_config.model_dump(exclude={"trained_on", "model_id"}),
+                sorted(engine.store.hashes().values()),
+            ],
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+    model_config.model_id = digest.hexdigest()[:12]
+    model.save(out)
+    echo(f"saved {model.describe()} to {out} in {metrics['seconds']:.0f}s")
+    return model
+
+
+def _train_heads(
+    model: ShopModel, train: FeatureTable, valid: FeatureTable, labels: list[str], seed: int, progress: bool
+) -> tuple[AttributeHeads, dict[str, dict[str, float]]]:
+    """Heads on fused vectors of full products and of their photo alone, so image-only items get labels."""
+    from shopfuse.evaluation.attributes import attribute_metrics
+
+    def views(table: FeatureTable) -> tuple[np.ndarray, np.ndarray]:
+        full = model.fuse(table.raw, table.masks).vectors
+        has_image = table.masks["image"]
+        photo = {m: (v & (m == "image")) for m, v in table.masks.items()}
+        only = table.rows(np.flatnonzero(has_image))
+        return full, model.fuse(only.raw, {m: photo[m][has_image] for m in photo}).vectors
+
+    full, photo_only = views(train)
+    has_image = train.masks["image"]
+    vectors = np.concatenate([full, photo_only])
+    values = {
+        label: [a.get(label) for a in train.attributes]
+        + [a.get(label) for a, keep in zip(train.attributes, has_image, strict=True) if keep]
+        for label in labels
+    }
+    values = {k: [None if v is None else str(v) for v in vs] for k, vs in values.items()}
+    heads = AttributeHeads().fit(vectors, values, seed=seed, progress=progress)
+    metrics: dict[str, dict[str, float]] = {}
+    if valid.ids:
+        valid_full, valid_photo = views(valid)
+        full_pred = heads.predict(valid_full)
+        photo_pred = heads.predict(valid_photo)
+        photo_truth = [a for a, keep in zip(valid.attributes, valid.masks["image"], strict=True) if keep]
+        for label in labels:
+            truth = [None if a.get(label) is None else str(a.get(label)) for a in valid.attributes]
+            scores = attribute_metrics(truth, [p[label].value for p in full_pred])
+            only = attribute_metrics(
+                [None if a.get(label) is None else str(a.get(label)) for a in photo_truth],
+                [p[label].value for p in photo_pred],
+            )
+            scores["accuracy_image_only"] = only["accuracy"]
+            metrics[label] = {k: round(v, 4) for k, v in scores.items()}
+    return heads, metrics

@@ -1,0 +1,196 @@
+"""Train once on real fashion products, then apply the model to held-out and other-shop catalogues."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from shopfuse.cli import app
+from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.demo import FASHION_MAPPING
+from shopfuse.engine import Engine
+from shopfuse.model.shop_model import MODEL_FILE, ShopModel
+from shopfuse.model.train import train_model
+from tests.conftest import write_subset
+
+TRAIN_ROWS = list(range(0, 9572, 16))  # 599 products
+TEST_ROWS = list(range(8, 9572, 96))  # 100 products none of which is trained on
+
+
+@pytest.fixture(scope="session")
+def trained(fashion_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ridge + attention model with articleType and gender heads, trained on 599 real products."""
+    root = tmp_path_factory.mktemp("model")
+    catalog = write_subset(fashion_csv, root / "train.csv", TRAIN_ROWS)
+    train_model(
+        catalog,
+        root / "model",
+        mapping=FASHION_MAPPING,
+        alignment=ComponentSpec(name="ridge"),
+        fusion=ComponentSpec(name="attention"),
+        labels=["articleType", "gender"],
+        features_dir=root / "features",
+        progress=False,
+        echo=lambda _: None,
+    )
+    return root / "model"
+
+
+@pytest.fixture(scope="session")
+def held_out(fashion_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """100 other fashion products as a JSONL catalogue in the eval format (no title: photo only)."""
+    with fashion_csv.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    target = tmp_path_factory.mktemp("heldout") / "test.jsonl"
+    with target.open("w", encoding="utf-8") as out:
+        for i in TEST_ROWS:
+            row = rows[i]
+            item = {
+                "id": row["id"],
+                "image": str(fashion_csv.parent / row["image"]),
+                "articleType": row["articleType"],
+                "gender": row["gender"],
+            }
+            out.write(json.dumps(item) + "\n")
+    return target
+
+
+def test_model_folder_is_self_describing(trained: Path) -> None:
+    config = json.loads((trained / MODEL_FILE).read_text())
+    assert config["alignment"]["name"] == "ridge"
+    assert config["fusion"]["name"] == "attention"
+    assert config["labels"] == ["articleType", "gender"]
+    assert config["encoders"]["text"]["name"] == "use-multilingual"
+    assert config["encoders"]["image"]["name"] == "efficientnet-colour"
+    assert config["trained_on"]["products"] == len(TRAIN_ROWS)
+    assert 0.0 < config["trained_on"]["valid_title_to_image_R@10"] <= 1.0
+    model = ShopModel.load(trained)
+    assert model.heads is not None and model.joint_info.dim == config["joint_dim"]
+
+
+def test_training_is_deterministic(fashion_csv: Path, trained: Path, tmp_path: Path) -> None:
+    catalog = write_subset(fashion_csv, tmp_path / "train.csv", TRAIN_ROWS)
+    again = train_model(
+        catalog,
+        tmp_path / "again",
+        mapping=FASHION_MAPPING,
+        alignment=ComponentSpec(name="ridge"),
+        fusion=ComponentSpec(name="attention"),
+        labels=["articleType", "gender"],
+        features_dir=trained.parent / "features",
+        progress=False,
+        echo=lambda _: None,
+    )
+    first = ShopModel.load(trained)
+    assert again.config.model_id == first.config.model_id
+    probe = np.random.default_rng(0).normal(size=(4, 512)).astype(np.float32)
+    np.testing.assert_allclose(again.embed_query(probe), first.embed_query(probe), atol=1e-6)
+
+
+def test_photo_only_products_are_found_by_text_and_explained(
+    trained: Path, held_out: Path, tmp_path: Path
+) -> None:
+    model = ShopModel.load(trained)
+    config = EngineConfig(
+        text_encoder=model.config.text_encoder, image_encoder=model.config.image_encoder, model=str(trained)
+    )
+    engine = Engine.open(tmp_path / "store", config)
+    report = engine.ingest(held_out, progress=False)
+    assert report.added == len(TEST_ROWS)
+    assert engine.info()["modalities"]["text"] == 0
+    assert engine.info()["modalities"]["product"] == len(TEST_ROWS)
+    rows = [json.loads(line) for line in held_out.read_text().splitlines()]
+    kinds = {r["id"]: r["articleType"] for r in rows}
+    common = max(set(kinds.values()), key=list(kinds.values()).count)
+    hits = engine.search_text(common, k=5)
+    assert sum(kinds[h.id] == common for h in hits) >= 3, [(kinds[h.id], h.score) for h in hits]
+    assert all(set(h.contributions) == {"image"} for h in hits)
+    zh = engine.search_text(
+        {"Tshirts": "T恤", "Shirts": "衬衫", "Casual Shoes": "休闲鞋"}.get(common, common), k=5
+    )
+    assert sum(kinds[h.id] == common for h in zh) >= 2
+
+
+def test_attributes_predict_fills_missing_values(trained: Path, held_out: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "attributes",
+            "predict",
+            "--model",
+            str(trained),
+            "--catalog",
+            str(held_out),
+            "--out",
+            str(tmp_path / "p.jsonl"),
+            "--min-confidence",
+            "0.6",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"{len(TEST_ROWS)} products" in result.stdout
+    predictions = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    right = sum(
+        p["labels"]["articleType"]["predicted"] == p["labels"]["articleType"]["known"] for p in predictions
+    )
+    assert right / len(predictions) > 0.5  # 31 article types among the training products
+    assert all(0.0 <= p["labels"]["gender"]["confidence"] <= 1.0 for p in predictions)
+    assert any(p["labels"]["articleType"]["review"] for p in predictions) or right == len(predictions)
+
+
+def test_eval_contracts(trained: Path, held_out: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "attributes",
+            "--model",
+            str(trained),
+            "--test",
+            str(held_out),
+            "--labels",
+            "articleType,gender",
+            "--json",
+            str(tmp_path / "a.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads((tmp_path / "a.json").read_text())
+    assert set(scores["articleType"]) == {"accuracy", "macro_f1", "weighted_f1", "n"}
+    assert scores["gender"]["accuracy"] > 0.6
+
+    rows = [json.loads(line) for line in held_out.read_text().splitlines()]
+    types = sorted({r["articleType"] for r in rows})
+    (tmp_path / "q.tsv").write_text("".join(f"q{i}\t{t}\n" for i, t in enumerate(types)), encoding="utf-8")
+    (tmp_path / "qrels").write_text(
+        "".join(f"q{i} 0 {r['id']} 1\n" for i, t in enumerate(types) for r in rows if r["articleType"] == t)
+    )
+    args = [
+        "eval",
+        "retrieval",
+        "--catalog",
+        str(held_out),
+        "--queries",
+        str(tmp_path / "q.tsv"),
+        "--qrels",
+        str(tmp_path / "qrels"),
+        "--k",
+        "10",
+    ]
+    result = runner.invoke(app, [*args, "--model", str(trained), "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.stderr
+    with_model = json.loads((tmp_path / "r.json").read_text())
+    assert set(with_model) == {"nDCG@10", "Recall@10", "MRR@10", "P@10", "MAP", "queries", "products"}
+    assert with_model["queries"] == len(types)
+    # without a model, titleless products cannot be found by text at all
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["MAP"] == 0.0
+    assert with_model["MAP"] > 0.2
