@@ -302,6 +302,9 @@ def train(
     ] = None,
     ocr: Annotated[OcrMode, typer.Option(help="OCR while encoding features.")] = "off",
     valid_fraction: Annotated[float, typer.Option(min=0.0, max=0.5, help="Held-out share.")] = 0.1,
+    progress: Annotated[
+        bool | None, typer.Option(help="Progress bars with per-epoch validation (default: on a terminal).")
+    ] = None,
 ) -> None:
     """Learn a shop model (joint space, fusion, attribute heads) from a catalogue's own products."""
     from shopfuse.model.train import train_model
@@ -318,7 +321,7 @@ def train(
             engine_config=EngineConfig(ocr=ocr),
             features_dir=features,
             valid_fraction=valid_fraction,
-            progress=sys.stderr.isatty(),
+            progress=progress if progress is not None else sys.stderr.isatty(),
             echo=typer.echo,
         )
     except (ShopfuseError, ValueError) as exc:

@@ -141,6 +141,7 @@ def test_attributes_predict_fills_missing_values(trained: Path, held_out: Path, 
     )
     assert right / len(predictions) > 0.5  # 31 article types among the training products
     assert all(0.0 <= p["labels"]["gender"]["confidence"] <= 1.0 for p in predictions)
+    assert all(p["contributions"] == {"image": 1.0} for p in predictions)  # photo-only products
     assert any(p["labels"]["articleType"]["review"] for p in predictions) or right == len(predictions)
 
 

@@ -381,27 +381,30 @@ def train(
 ) -> None:
     """Adam on in-batch InfoNCE; keeps the state with the best validation loss (early stopping).
 
-    Modality dropout is drawn for all rows once per epoch. The validation figure (loss, and
-    recall@1 of each row's own product among the slice's, queried by its target) is taken with
-    the title hidden wherever a product has something else: with the title present, it is trivial.
+    Modality dropout is drawn for all rows once per epoch. The validation loss averages the
+    slice as given and the slice with the title hidden wherever a product has something else
+    (matching the title is trivial when it is an input); the recall@1 shown (each row's own
+    product among the slice's, queried by its target) is the title-hidden one.
     """
     config, module, names = fusion.training, fusion.module_, fusion.modalities_
     rng = np.random.default_rng(seed)
     shuffle = torch.Generator().manual_seed(seed)
     train_rows, valid_rows = (torch.from_numpy(r) for r in split_rows(len(x), config.valid_fraction, rng))
-    valid_mask = without_title(mask, config, names)
-    valid_fuse = fusion._fuser(x, valid_mask, context)
+    views = [(m, fusion._fuser(x, m, context)) for m in (mask, without_title(mask, config, names))]
     optimiser = torch.optim.Adam(
         module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
 
     def validate() -> tuple[float, float]:
         module.eval()
+        losses, goal = [], target[valid_rows]
         with torch.no_grad():
-            fused, _ = valid_fuse(valid_rows, valid_mask[valid_rows])
-            scores = F.normalize(fused, dim=1) @ F.normalize(target[valid_rows], dim=1).T
+            for view_mask, view_fuse in views:
+                fused, _ = view_fuse(valid_rows, view_mask[valid_rows])
+                losses.append(float(info_nce(fused, goal, config.temperature)))
+            scores = F.normalize(fused, dim=1) @ F.normalize(goal, dim=1).T
             recall = float((scores.argmax(0) == torch.arange(len(valid_rows))).float().mean())
-            return float(info_nce(fused, target[valid_rows], config.temperature)), recall
+        return sum(losses) / len(losses), recall
 
     # The untrained state competes too: every strategy starts at (or near) a plain average.
     best = validate()[0] if len(valid_rows) else float("inf")

@@ -166,10 +166,10 @@ class AttributeHeads:
     ) -> list[dict[str, Prediction]]:
         """Best value per label for each product.
 
-        ``zero_shot`` adds candidate values per label that were never trained on; they are
-        scored by cosine between the product vector and ``embed_labels(values)`` (label texts in
-        the joint space), turned into probabilities with a softmax, and win only where they beat
-        the trained head's confidence.
+        ``zero_shot`` adds candidate values per label that were never trained on. All values of
+        the label are scored by cosine between the product vector and ``embed_labels(values)``
+        (value texts in the joint space), softmaxed; an unseen value wins only where it is the
+        closest value and beats the trained head's confidence.
         """
         probabilities = self.predict_proba(vectors)
         out: list[dict[str, Prediction]] = [{} for _ in range(len(vectors))]
@@ -178,18 +178,21 @@ class AttributeHeads:
             for i, k in enumerate(best):
                 out[i][name] = Prediction(self.classes_[name][int(k)], float(proba[i, k]))
         for name, values in (zero_shot or {}).items():
-            unseen = [v for v in values if v not in set(self.classes_.get(name, []))]
+            seen = list(self.classes_.get(name, []))
+            unseen = [v for v in values if v not in set(seen)]
             if not unseen or embed_labels is None:
                 continue
-            label_vectors = embed_labels(unseen)
-            sims = np.asarray(vectors, dtype=np.float32) @ label_vectors.T
+            # every value, seen or not, competes by text similarity; an unseen one is taken only
+            # where it is the closest value and more probable than the trained head's answer
+            candidates = seen + unseen
+            sims = np.asarray(vectors, dtype=np.float32) @ embed_labels(candidates).T
             soft = np.exp((sims - sims.max(1, keepdims=True)) / 0.05)
             soft /= soft.sum(1, keepdims=True)
             for i in range(len(vectors)):
                 k = int(soft[i].argmax())
                 current = out[i].get(name)
-                if current is None or soft[i, k] > current.confidence:
-                    out[i][name] = Prediction(unseen[k], float(soft[i, k]), zero_shot=True)
+                if k >= len(seen) and (current is None or soft[i, k] > current.confidence):
+                    out[i][name] = Prediction(candidates[k], float(soft[i, k]), zero_shot=True)
         return out
 
     def save(self, folder: Path) -> None:

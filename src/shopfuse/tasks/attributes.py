@@ -25,6 +25,8 @@ class AttributeRow:
     known: dict[str, Any]
     predicted: dict[str, Prediction]
     flagged: list[str] = field(default_factory=list)
+    contributions: dict[str, float] = field(default_factory=dict)
+    """How much each modality shaped the product vector the predictions were made from."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: per label the known value, the prediction, its confidence and flags."""
@@ -41,6 +43,7 @@ class AttributeRow:
                 }
                 for name, p in self.predicted.items()
             },
+            "contributions": self.contributions,
         }
 
 
@@ -85,5 +88,5 @@ def predict_attributes(
             attributes = stored[pid]["attributes"]
             known = {name: attributes.get(name) for name in predicted}
             flagged = [name for name, p in predicted.items() if p.confidence < min_confidence]
-            rows.append(AttributeRow(pid, known, predicted, flagged))
+            rows.append(AttributeRow(pid, known, predicted, flagged, stored[pid]["contributions"]))
     return rows

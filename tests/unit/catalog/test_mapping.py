@@ -45,3 +45,13 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     mapping = FieldMapping(id="sku", exclude=["a"])
     mapping.save(tmp_path / "m.yaml")
     assert FieldMapping.from_options([], tmp_path / "m.yaml") == mapping
+
+
+def test_shipped_example_mappings_match_the_ones_the_code_uses() -> None:
+    from shopfuse.demo import FASHION_MAPPING
+    from tests.conftest import HM_MAPPING
+
+    examples = Path(__file__).resolve().parents[3] / "examples" / "mappings"
+    assert FieldMapping.from_options([], examples / "fashion-products.yaml") == FASHION_MAPPING
+    hm = FieldMapping.from_options([], examples / "hm-items.yaml")
+    assert (hm.id, hm.title, hm.description) == (HM_MAPPING.id, HM_MAPPING.title, HM_MAPPING.description)
