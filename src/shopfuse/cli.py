@@ -289,9 +289,10 @@ def train(
     fusion: Annotated[
         str,
         typer.Option(
-            help="weighted, concat, attention, gated, cross-attention, tensor, lmf, tucker, graph, late."
+            help="cross-attention (default), concat, gated, attention, weighted, tensor, lmf, tucker, "
+            "graph, late."
         ),
-    ] = "attention",
+    ] = "cross-attention",
     fusion_param: Annotated[list[str] | None, typer.Option(help="Fusion parameter KEY=VALUE.")] = None,
     labels: Annotated[
         str | None, typer.Option(help="Attribute columns to learn, comma separated: articleType,baseColour.")

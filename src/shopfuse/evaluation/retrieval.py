@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+from shopfuse.encoders._deps import require
 from shopfuse.errors import CatalogError
 
 __all__ = ["RETRIEVAL_METRICS", "read_qrels", "read_queries", "retrieval_metrics"]
@@ -80,7 +81,7 @@ def retrieval_metrics(
     A judged query that retrieved nothing counts as zero; queries without judgements are not
     scored (TREC convention).
     """
-    from ranx import Qrels, Run, evaluate
+    ranx = require("ranx", "ranx", "eval", "retrieval metrics")
 
     judged = {q: dict(d) for q, d in qrels.items() if any(g > 0 for g in d.values())}
     if not judged:
@@ -91,7 +92,9 @@ def retrieval_metrics(
         return {**dict.fromkeys(names, 0.0), "queries": float(len(judged))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's type-safety chatter
-        scores = evaluate(Qrels(judged), Run(ranked), list(names.values()), make_comparable=True)
+        scores = ranx.evaluate(
+            ranx.Qrels(judged), ranx.Run(ranked), list(names.values()), make_comparable=True
+        )
     result = {label: float(scores[metric]) for label, metric in names.items()}
     result["queries"] = float(len(judged))
     return result

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import inspect
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -238,6 +239,21 @@ class Weights(nn.Module):
         return (weights[..., None] * x).sum(1), weights
 
 
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one thread, then restore the setting.
+
+    The fusion modules are small: on a busy 2-core box, synchronising two intra-op threads on
+    every tiny op cost 17x (gated, 3 epochs on 8k products: 34 s on two threads, 2 s on one).
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def write_params(folder: Path, data: dict[str, Any]) -> None:
     """Write ``params.json`` into ``folder`` (created if needed)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -316,7 +332,8 @@ class TorchFusion:
         self.modalities_ = names
         self.dim_ = int(x.shape[2])
         self.module_ = self._build(len(names), self.dim_)
-        train(self, x, mask, goal, seed=seed, progress=progress, context=context)
+        with one_thread():
+            train(self, x, mask, goal, seed=seed, progress=progress, context=context)
         self.module_.eval()
         return self
 
@@ -328,7 +345,7 @@ class TorchFusion:
         names, x, mask = stack_inputs(modalities, masks, self.modalities_)
         fuse = self._fuser(x, mask, context)
         vectors, contributions = [], []
-        with torch.no_grad():
+        with torch.no_grad(), one_thread():
             for start in range(0, len(x), CHUNK):
                 rows = torch.arange(start, min(start + CHUNK, len(x)))
                 fused, contrib = fuse(rows, mask[rows])

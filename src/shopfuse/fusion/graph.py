@@ -46,16 +46,19 @@ def neighbours(x: Tensor, mask: Tensor, codes: Tensor | None, k: int, attribute_
     k = min(k, n - 1)
     if k <= 0:
         return torch.arange(n)[:, None]
-    unit = F.normalize(masked_mean(x, mask), dim=1)
+    # NumPy's BLAS keeps its own threads while training runs torch on one (see ``one_thread``).
+    unit = F.normalize(masked_mean(x, mask), dim=1).numpy()
+    onehot = None if codes is None else codes.numpy()
     found = []
     for start in range(0, n, CHUNK):
-        rows = torch.arange(start, min(start + CHUNK, n))
+        rows = np.arange(start, min(start + CHUNK, n))
         similarity = unit[rows] @ unit.T
-        if codes is not None:
-            similarity = similarity + attribute_weight * (codes[rows] @ codes.T)
-        similarity[torch.arange(len(rows)), rows] = float("-inf")
-        found.append(similarity.topk(k, dim=1).indices)
-    return torch.cat(found)
+        if onehot is not None:
+            similarity += attribute_weight * (onehot[rows] @ onehot.T)
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+        found.append(np.sort(top, axis=1))
+    return torch.from_numpy(np.concatenate(found))
 
 
 class GraphNet(nn.Module):
@@ -105,7 +108,8 @@ class GraphFusion(TorchFusion):
         attribute_weight: float = 0.5,
         training: TrainingConfig | Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(training=training)
+        # Each epoch rebuilds the k-NN graph, so fewer epochs keep 8k products well under a minute.
+        super().__init__(training=training if training is not None else TrainingConfig(epochs=12))
         self.k = k
         self.attribute_weight = attribute_weight
 

@@ -105,7 +105,7 @@ def train_model(
     catalog = Path(catalog)
     mapping = mapping or FieldMapping()
     alignment = alignment or ComponentSpec(name="cca")
-    fusion = fusion or ComponentSpec(name="attention")
+    fusion = fusion or ComponentSpec(name="cross-attention")
     config = engine_config or EngineConfig()
     if config.image_encoder is None:
         raise ConfigError("training a shop model needs an image encoder")
