@@ -86,6 +86,9 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         attrs = ", ".join(f"{k}={v}" for k, v in list(hit.attributes.items())[:4] if v is not None)
         typer.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id:<12} {hit.title or '(no title)'}")
         typer.echo(f"       [{why}]  {attrs}")
+        if hit.matched:
+            asked = ", ".join(f"{k}={v['value']} p={v['probability']:.2f}" for k, v in hit.matched.items())
+            typer.echo(f"       matched: {asked}")
 
 
 @app.command()
@@ -303,6 +306,9 @@ def train(
     ] = None,
     ocr: Annotated[OcrMode, typer.Option(help="OCR while encoding features.")] = "off",
     valid_fraction: Annotated[float, typer.Option(min=0.0, max=0.5, help="Held-out share.")] = 0.1,
+    image_heads: Annotated[
+        bool, typer.Option(help="Also learn the labels straight from photo features (photo-only items).")
+    ] = True,
     progress: Annotated[
         bool | None, typer.Option(help="Progress bars with per-epoch validation (default: on a terminal).")
     ] = None,
@@ -322,10 +328,54 @@ def train(
             engine_config=EngineConfig(ocr=ocr),
             features_dir=features,
             valid_fraction=valid_fraction,
+            image_heads=image_heads,
             progress=progress if progress is not None else sys.stderr.isatty(),
             echo=typer.echo,
         )
     except (ShopfuseError, ValueError) as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def adapt(
+    model: Annotated[Path, typer.Option("--model", help="Trained model folder to adapt.")],
+    catalog: Annotated[
+        Path, typer.Option("--catalog", "-c", help="The new shop's catalogue (photos suffice).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Adapted model folder to write.")],
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Feature store folder to (re)use; default: a cache per catalogue.")
+    ] = None,
+) -> None:
+    """Fit a trained model to another shop's photos (per-shop feature normalisation; no text needed)."""
+    from shopfuse.model.adapt import adapt_model
+
+    try:
+        adapt_model(
+            model,
+            catalog,
+            out,
+            mapping=FieldMapping.from_options(field or [], mapping),
+            features_dir=features,
+            progress=sys.stderr.isatty(),
+            echo=typer.echo,
+        )
+    except (ShopfuseError, ValueError) as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def understand(
+    query: Annotated[str, typer.Argument(help="A query in any language.")],
+    store: StoreOpt,
+) -> None:
+    """Show what the store's model reads in a query: attribute constraints, free words, rewrite."""
+    try:
+        engine = _open(store)
+        typer.echo(json.dumps(engine.parse_query(query), ensure_ascii=False, indent=2))
+    except ShopfuseError as exc:
         raise _fail(exc) from exc
 
 

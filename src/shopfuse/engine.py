@@ -48,6 +48,7 @@ class Engine:
             self._build("image_encoder", config.image_encoder) if config.image_encoder else None
         )
         self.model: ShopModel | None = self._load_model(config)
+        self._ranker: Any = None
         if create:
             LanceStore.create(self.path, self._columns())
             config.save(self.path / CONFIG_FILE)
@@ -166,8 +167,29 @@ class Engine:
         return report
 
     def searcher(self) -> Searcher:
-        """Search over this store with its own encoders."""
-        return Searcher(self.store, self.text_encoder, self.image_encoder, self.model)
+        """Search over this store with its own encoders (and the model's query understanding)."""
+        if self.model is None:
+            return Searcher(self.store, self.text_encoder, self.image_encoder)
+        settings = self.model.config.ranking
+        if self._ranker is None and self.model.heads is not None and settings.understand_queries:
+            from shopfuse.query.ranking import AttributeRanker
+
+            self._ranker = AttributeRanker(self.store, self.model, self.text_encoder)
+        return Searcher(
+            self.store,
+            self.text_encoder,
+            self.image_encoder,
+            self.model,
+            ranker=self._ranker if settings.understand_queries else None,
+            rewrite_weight=settings.rewrite_weight,
+        )
+
+    def parse_query(self, query: str) -> dict[str, Any]:
+        """What the model reads in ``query``: constraints, free words, rewrite (empty without heads)."""
+        searcher = self.searcher()
+        if searcher.ranker is None:
+            return {"text": query, "constraints": [], "free": query.split(), "rewrite": query}
+        return searcher.ranker.parse(query).to_dict()
 
     def search_text(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
         """Products matching a text query in any language."""

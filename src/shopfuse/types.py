@@ -61,10 +61,12 @@ class Hit:
     image: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
     contributions: dict[str, float] = field(default_factory=dict)
+    matched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Attributes the query asked for, with the value asked and the product's probability of it."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "score": round(self.score, 6),
             "title": self.title,
@@ -72,6 +74,9 @@ class Hit:
             "attributes": self.attributes,
             "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
         }
+        if self.matched:
+            out["matched"] = self.matched
+        return out
 
 
 @dataclass(slots=True, frozen=True)

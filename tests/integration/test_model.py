@@ -109,7 +109,9 @@ def test_photo_only_products_are_found_by_text_and_explained(
     common = max(set(kinds.values()), key=list(kinds.values()).count)
     hits = engine.search_text(common, k=5)
     assert sum(kinds[h.id] == common for h in hits) >= 3, [(kinds[h.id], h.score) for h in hits]
-    assert all(set(h.contributions) == {"image"} for h in hits)
+    # photo-only products: the "why" is the photo and the attribute agreement, never a title
+    assert all(set(h.contributions) == {"image", "attributes"} for h in hits)
+    assert all(h.matched["articleType"]["value"] == common for h in hits)
     zh = engine.search_text(
         {"Tshirts": "T恤", "Shirts": "衬衫", "Casual Shoes": "休闲鞋"}.get(common, common), k=5
     )
@@ -195,3 +197,78 @@ def test_eval_contracts(trained: Path, held_out: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["MAP"] == 0.0
     assert with_model["MAP"] > 0.2
+
+
+def _photo_only_engine(model_dir: Path, catalog: Path, folder: Path) -> Engine:
+    model = ShopModel.load(model_dir)
+    config = EngineConfig(
+        text_encoder=model.config.text_encoder, image_encoder=model.config.image_encoder, model=str(model_dir)
+    )
+    engine = Engine.open(folder, config)
+    engine.ingest(catalog, progress=False)
+    return engine
+
+
+def test_attribute_aware_ranking_beats_the_learned_space_alone(
+    trained: Path, held_out: Path, tmp_path: Path
+) -> None:
+    rows = [json.loads(line) for line in held_out.read_text().splitlines()]
+    photos_only = tmp_path / "photos.jsonl"  # no label columns: only predictions can rank
+    photos_only.write_text("".join(json.dumps({"id": r["id"], "image": r["image"]}) + "\n" for r in rows))
+    engine = _photo_only_engine(trained, photos_only, tmp_path / "store")
+    assert engine.model is not None and engine.model.image_heads is not None
+    kinds = {r["id"]: r["articleType"] for r in rows}
+    frequent = sorted(k for k in set(kinds.values()) if list(kinds.values()).count(k) >= 4)
+    assert frequent
+
+    def precision(understand: bool) -> float:
+        assert engine.model is not None
+        engine.model.config.ranking.understand_queries = understand
+        found = [engine.search_text(f"{kind} for everyone", k=4) for kind in frequent]
+        return float(
+            np.mean([kinds[h.id] == kind for kind, hits in zip(frequent, found, strict=True) for h in hits])
+        )
+
+    ranked, plain = precision(True), precision(False)
+    assert ranked >= plain and ranked >= 0.5, (ranked, plain)
+
+    engine.model.config.ranking.understand_queries = True
+    parsed = engine.parse_query("白色T恤")
+    assert any(c["label"] == "articleType" and "Tshirts" in c["values"] for c in parsed["constraints"]), (
+        parsed
+    )
+    hits = engine.search_text("Tshirts", k=3, where=f"id != '{rows[0]['id']}'")
+    assert len(hits) == 3 and rows[0]["id"] not in {h.id for h in hits}
+
+
+def test_adapt_moves_the_photo_side_to_the_new_shop(trained: Path, held_out: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "adapted"
+    result = runner.invoke(
+        app, ["adapt", "--model", str(trained), "--catalog", str(held_out), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    original, adapted = ShopModel.load(trained), ShopModel.load(out)
+    assert adapted.config.adapted_to is not None and adapted.config.adapted_to["photos"] == len(TEST_ROWS)
+    assert adapted.config.model_id != original.config.model_id
+    photos = np.random.default_rng(0).normal(size=(3, adapted.input_dims()["image"])).astype(np.float32)
+    assert np.allclose(original.adapt_image(photos), photos)  # identity before adapting
+    shifted = adapted.adapt_image(photos)
+    assert not np.allclose(shifted, photos) and np.allclose(np.linalg.norm(shifted, axis=1), 1.0, atol=1e-5)
+    # adapting over the original is refused, and so is overwriting a folder that is not a model
+    same = runner.invoke(
+        app, ["adapt", "--model", str(trained), "--catalog", str(held_out), "--out", str(trained)]
+    )
+    assert same.exit_code != 0 and "new folder" in same.output
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.txt").write_text("x")
+    other = runner.invoke(
+        app, ["adapt", "--model", str(trained), "--catalog", str(held_out), "--out", str(tmp_path / "other")]
+    )
+    assert other.exit_code != 0 and (tmp_path / "other" / "keep.txt").exists()
+
+    engine = _photo_only_engine(out, held_out, tmp_path / "store")
+    understood = runner.invoke(app, ["understand", "black watches", "--store", str(tmp_path / "store")])
+    assert understood.exit_code == 0, understood.output
+    assert json.loads(understood.output)["rewrite"]
+    assert engine.search_text("black watches", k=3)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shopfuse import alignment as _alignment  # noqa: F401  (registers the aligners)
 from shopfuse import fusion as _fusion  # noqa: F401  (registers the fusion strategies)
@@ -20,12 +20,34 @@ from shopfuse.model.attributes import AttributeHeads
 from shopfuse.registry import registry
 from shopfuse.types import Modality
 
-__all__ = ["MODEL_FILE", "ModelConfig", "ShopModel"]
+__all__ = ["MODEL_FILE", "ModelConfig", "RankingSettings", "ShopModel"]
 
 MODEL_FILE = "model.json"
+SHIFT_FILE = "image_shift.npz"
 FORMAT_VERSION = 1
 TEXT_SIDE = (Modality.TEXT.value, Modality.OCR.value)
 """Modalities whose raw vectors come from the text encoder, so the aligner's text side maps them."""
+
+
+class RankingSettings(BaseModel):
+    """How text search ranks with the model: learned-space score + attribute agreement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    understand_queries: bool = True
+    """Read attribute values out of queries ("black trousers" = colour + type) and rank by them."""
+    attribute_weight: float = 0.5
+    """Weight of the attribute term, sum over constraints of log(floor + P(value | product))."""
+    floor: float = 0.02
+    """Probability floor inside the log, so one wrong prediction cannot sink a product."""
+    threshold: float = 0.6
+    """Cosine a query phrase needs to an attribute value to become a constraint."""
+    glossary: bool = True
+    """Give attribute values the other-language words of the built-in glossary (language parity)."""
+    rewrite_weight: float = 0.5
+    """Share of the query vector taken from the rewrite in catalogue words (language parity)."""
+    image_head_weight: float = 0.5
+    """Share of attribute probabilities from the photo heads (the rest from the fused heads)."""
 
 
 class ModelConfig(SavableConfig):
@@ -44,18 +66,42 @@ class ModelConfig(SavableConfig):
     labels: list[str] = Field(default_factory=list)
     seed: int = 0
     trained_on: dict[str, Any] = Field(default_factory=dict)
+    ranking: RankingSettings = Field(default_factory=RankingSettings)
+    adapted_to: dict[str, Any] | None = None
+    """Set by ``shopfuse adapt``: the shop whose photo statistics the image side was shifted to."""
 
 
 class ShopModel:
     """Maps a product's raw modality vectors into the learned joint space and fuses them."""
 
     def __init__(
-        self, config: ModelConfig, aligner: Aligner, fusion: Fusion, heads: AttributeHeads | None = None
+        self,
+        config: ModelConfig,
+        aligner: Aligner,
+        fusion: Fusion,
+        heads: AttributeHeads | None = None,
+        *,
+        image_heads: AttributeHeads | None = None,
+        image_shift: dict[str, np.ndarray] | None = None,
     ) -> None:
         self.config = config
         self.aligner = aligner
         self.fusion = fusion
         self.heads = heads
+        self.image_heads = image_heads
+        """Attribute heads over the raw photo features (no alignment in between): image-only items."""
+        self.image_shift = image_shift or {}
+        """``source`` mean photo feature of the training shop, ``target`` that of the shop adapted to."""
+
+    def adapt_image(self, vectors: np.ndarray) -> np.ndarray:
+        """Per-shop feature normalisation: move a shop's photo features onto the training shop's mean.
+
+        Identity until ``shopfuse adapt`` has measured the target shop's photos.
+        """
+        source, target = self.image_shift.get("source"), self.image_shift.get("target")
+        if source is None or target is None or len(vectors) == 0:
+            return vectors
+        return l2_normalize(np.asarray(vectors, dtype=np.float32) - target + source)
 
     @property
     def joint_info(self) -> EncoderInfo:
@@ -91,8 +137,10 @@ class ShopModel:
             mask = masks[name]
             rows = np.zeros((len(mask), self.config.joint_dim), dtype=np.float32)
             if mask.any():
-                embed = self.aligner.embed_text if name in TEXT_SIDE else self.aligner.embed_image
-                rows[mask] = embed(raw[name][mask])
+                if name in TEXT_SIDE:
+                    rows[mask] = self.aligner.embed_text(raw[name][mask])
+                else:
+                    rows[mask] = self.aligner.embed_image(self.adapt_image(raw[name][mask]))
             joint[name] = rows
         return joint
 
@@ -112,6 +160,10 @@ class ShopModel:
         self.fusion.save(root / "fusion")
         if self.heads is not None:
             self.heads.save(root / "attributes")
+        if self.image_heads is not None:
+            self.image_heads.save(root / "image_attributes")
+        if self.image_shift:
+            np.savez(str(root / SHIFT_FILE), **self.image_shift)  # type: ignore[arg-type]
         self.config.save(root / MODEL_FILE)
 
     @classmethod
@@ -127,7 +179,39 @@ class ShopModel:
         fusion_cls = cast(type[Fusion], registry.get("fusion", config.fusion.name))
         aligner, fusion = aligner_cls.load(root / "alignment"), fusion_cls.load(root / "fusion")
         heads = AttributeHeads.load(root / "attributes") if (root / "attributes").is_dir() else None
-        return cls(config, aligner, fusion, heads)
+        image_heads = (
+            AttributeHeads.load(root / "image_attributes") if (root / "image_attributes").is_dir() else None
+        )
+        shift: dict[str, np.ndarray] = {}
+        if (root / SHIFT_FILE).is_file():
+            with np.load(root / SHIFT_FILE) as saved:
+                shift = {k: saved[k].astype(np.float32) for k in saved.files}
+        return cls(config, aligner, fusion, heads, image_heads=image_heads, image_shift=shift)
+
+    def attribute_probabilities(
+        self, fused: np.ndarray, image: np.ndarray | None = None, has_image: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """``{label: (n, classes)}`` from the fused heads, blended with the photo heads where a photo exists.
+
+        Both head sets share the label classes (they are trained on the same rows).
+        """
+        if self.heads is None:
+            return {}
+        probabilities = self.heads.predict_proba(fused)
+        if self.image_heads is None or image is None or has_image is None or not has_image.any():
+            return probabilities
+        share = self.config.ranking.image_head_weight
+        photo = self.image_heads.predict_proba(self.adapt_image(image[has_image]))
+        for label, proba in probabilities.items():
+            if label not in photo:
+                continue
+            column = {c: j for j, c in enumerate(self.image_heads.classes_[label])}
+            mapped = np.zeros((int(has_image.sum()), proba.shape[1]), dtype=np.float32)
+            for j, value in enumerate(self.heads.classes_[label]):
+                if value in column:
+                    mapped[:, j] = photo[label][:, column[value]]
+            proba[has_image] = (1 - share) * proba[has_image] + share * mapped
+        return probabilities
 
     def describe(self) -> str:
         """One line for people."""

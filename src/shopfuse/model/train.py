@@ -95,6 +95,7 @@ def train_model(
     engine_config: EngineConfig | None = None,
     features_dir: str | Path | None = None,
     valid_fraction: float = 0.1,
+    image_heads: bool = True,
     progress: bool = True,
     echo: Echo = print,
 ) -> ShopModel:
@@ -166,7 +167,14 @@ def train_model(
         seed=seed,
     )
     fuser = registry.create("fusion", fusion.name, **fusion.params)
-    model = ShopModel(model_config, aligner, fuser)
+    has_photo = table.masks["image"]
+    source = table.raw["image"][has_photo].mean(0) if has_photo.any() else None
+    model = ShopModel(
+        model_config,
+        aligner,
+        fuser,
+        image_shift={"source": source.astype(np.float32)} if source is not None else None,
+    )
     with_text = train.masks["text"]
     titled = train.rows(np.flatnonzero(with_text))
     joint = model.joint_modalities(titled.raw, titled.masks)
@@ -186,13 +194,21 @@ def train_model(
         )
 
     if labels:
+        t0 = time.perf_counter()
         heads, label_metrics = _train_heads(model, train, valid, list(labels), seed, progress)
         model.heads = heads
+        if image_heads:
+            model.image_heads, photo_metrics = _train_image_heads(train, valid, list(labels), seed, progress)
+            for label, accuracy in photo_metrics.items():
+                label_metrics[label]["accuracy_photo_heads"] = accuracy
+        metrics["heads_seconds"] = round(time.perf_counter() - t0, 2)
         metrics["attributes"] = label_metrics
-        for label, scores in label_metrics.items():
+        for label, label_scores in label_metrics.items():
+            photo = label_scores.get("accuracy_photo_heads")
             echo(
-                f"attribute {label}: held-out accuracy {scores['accuracy']:.3f} "
-                f"(image only {scores['accuracy_image_only']:.3f})"
+                f"attribute {label}: held-out accuracy {label_scores['accuracy']:.3f} "
+                f"(image only {label_scores['accuracy_image_only']:.3f}"
+                + (f", photo heads {photo:.3f})" if photo is not None else ")")
             )
 
     metrics["products"] = len(table.ids)
@@ -254,4 +270,35 @@ def _train_heads(
             )
             scores["accuracy_image_only"] = only["accuracy"]
             metrics[label] = {k: round(v, 4) for k, v in scores.items()}
+    return heads, metrics
+
+
+def _train_image_heads(
+    train: FeatureTable, valid: FeatureTable, labels: list[str], seed: int, progress: bool
+) -> tuple[AttributeHeads, dict[str, float]]:
+    """Heads straight on the photo features: what a photo-only product is, without the alignment's loss."""
+    from shopfuse.evaluation.attributes import attribute_metrics
+
+    def labelled(table: FeatureTable) -> tuple[np.ndarray, dict[str, list[str | None]]]:
+        rows = np.flatnonzero(table.masks["image"])
+        values = {
+            label: [
+                None if table.attributes[i].get(label) is None else str(table.attributes[i][label])
+                for i in rows
+            ]
+            for label in labels
+        }
+        return table.raw["image"][rows], values
+
+    vectors, values = labelled(train)
+    heads = AttributeHeads(hidden=1024, dropout=0.5, epochs=40).fit(
+        vectors, values, seed=seed, progress=progress
+    )
+    metrics: dict[str, float] = {}
+    valid_vectors, valid_values = labelled(valid)
+    if len(valid_vectors):
+        predicted = heads.predict(valid_vectors)
+        for label in labels:
+            scores = attribute_metrics(valid_values[label], [p[label].value for p in predicted])
+            metrics[label] = round(scores["accuracy"], 4)
     return heads, metrics

@@ -76,8 +76,17 @@ class VectorStore(Protocol):
         """Vector columns with their encoders, and attribute types."""
         ...
 
+    @property
+    def version(self) -> int:
+        """Changes whenever the stored products change (caches of derived data key on it)."""
+        ...
+
     def count(self) -> int:
         """Number of products."""
+        ...
+
+    def ids_where(self, where: str) -> list[str]:
+        """Ids of the products matching the filter ``where`` (SQL over fields and attributes)."""
         ...
 
     def modality_counts(self) -> dict[str, int]:

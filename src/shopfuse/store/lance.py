@@ -96,6 +96,20 @@ class LanceStore:
         """Vector columns with their encoders, and attribute types."""
         return self._manifest
 
+    @property
+    def version(self) -> int:
+        """The Lance table version: every commit (upsert, delete) makes a new one."""
+        return 0 if self._table is None else int(self._table.version)
+
+    def ids_where(self, where: str) -> list[str]:
+        """Ids of the products matching ``where``."""
+        if self._table is None:
+            return []
+        try:
+            return list(self._scan(["id"], where).column("id").to_pylist())
+        except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
+            raise StoreError(f"invalid filter {where!r}: {exc}") from exc
+
     def count(self) -> int:
         """Number of products."""
         return 0 if self._table is None else int(self._table.count_rows())

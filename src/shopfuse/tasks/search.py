@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PIL import Image
 
-from shopfuse.encoders.base import EncoderInfo, ImageEncoder, TextEncoder
+from shopfuse.encoders.base import EncoderInfo, ImageEncoder, TextEncoder, l2_normalize
 from shopfuse.errors import ConfigError, EncoderMismatchError
 from shopfuse.store.base import VectorStore
 from shopfuse.tasks.ingest import PRODUCT
 from shopfuse.types import Hit
+
+if TYPE_CHECKING:
+    from shopfuse.query.ranking import AttributeRanker
 
 __all__ = ["QueryModel", "Searcher"]
 
@@ -43,6 +46,9 @@ class Searcher:
     text: TextEncoder
     image: ImageEncoder | None = None
     model: QueryModel | None = None
+    ranker: AttributeRanker | None = None
+    """With a model that has attribute heads: query understanding and attribute-aware ranking."""
+    rewrite_weight: float = 0.5
 
     def text_query(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
         """Products matching a text query in any language.
@@ -52,7 +58,18 @@ class Searcher:
         """
         if not query or not query.strip():
             raise ConfigError("empty text query")
-        vector = self.text.encode_text([query.strip()], role="query")[0]
+        query = query.strip()
+        if self.model is not None and self.ranker is not None:
+            parsed = self.ranker.parse(query)
+            if parsed.constraints:
+                # the query and its rewrite in the catalogue's words ("黑色裤子" -> "Black Trousers")
+                both = self.text.encode_text([query, parsed.rewrite], role="query")
+                vector = l2_normalize(
+                    ((1 - self.rewrite_weight) * both[0] + self.rewrite_weight * both[1])[None, :]
+                )
+                joint = self.model.embed_query(vector)[0]
+                return self.ranker.search(joint, parsed, k=k, where=where)
+        vector = self.text.encode_text([query], role="query")[0]
         if self.model is not None:
             joint = self.model.embed_query(vector[None, :])[0]
             return self.vector_query(joint, self.model.joint_info, k=k, where=where)

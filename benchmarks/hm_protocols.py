@@ -1,0 +1,208 @@
+"""The in-shop and cross-shop protocols of photo-only search by text (H&M items, shared data).
+
+One command per protocol::
+
+    python benchmarks/hm_protocols.py in-shop
+    python benchmarks/hm_protocols.py cross-shop --fashion-features DIR
+
+``in-shop`` splits the 1,570 H&M items that have text by product code; the model trains on one half
+(titles, descriptions and the type/colour/pattern/department columns), the other half is ingested
+with photos only and searched. ``cross-shop`` trains on the shared fashion catalogue only
+(``--fashion-features`` names a feature store to reuse; without it the fashion photos are encoded
+once into shopfuse's feature cache, about 4 minutes, and reused by later runs) and searches all
+1,570 H&M items, photos only. Query sets are built by :mod:`shopfuse.evaluation.hm_protocols`:
+"<colour> <type>" in English and Chinese (pairs with at least 3 items) and 300 description queries.
+
+Rows, all in one run on the same files:
+
+- ``frozen ridge`` (baseline): the least-squares map from frozen photo features to the title space;
+  the photo is the product; the query is matched in that space.
+- ``shopfuse, learned space``: the default model (cca + cross-attention), query vector only.
+- ``shopfuse default``: the default model with query understanding and attribute-aware ranking.
+- ``+ adapt``: (cross-shop) the default model after ``shopfuse adapt`` on the searched shop's
+  photos (no text or labels used).
+
+Metrics come from ranx through :func:`shopfuse.evaluation.retrieval.retrieval_metrics`. P@10 cannot
+reach 1 when a pair has fewer than 10 items; the table prints that ceiling.
+
+Results: a table on stdout and ``benchmarks/results/hm_<protocol>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import SHARED_BOX_NOTE, peak_rss_mib, print_table, write_results
+from threadpoolctl import threadpool_limits
+
+from shopfuse.catalog.mapping import FieldMapping
+from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.engine import Engine
+from shopfuse.evaluation.hm_protocols import LABELS, Protocol, build_protocol
+from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
+from shopfuse.model.adapt import adapt_model
+from shopfuse.model.train import train_model
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+FASHION_LABELS = ("articleType", "baseColour", "gender", "season", "usage")
+METRICS = ("P@10", "nDCG@10", "Recall@10", "MRR@10")
+
+
+def evaluate(engine: Engine, protocol: Protocol, *, understand: bool) -> dict[str, dict[str, float]]:
+    """Every query set of ``protocol`` against the engine's store."""
+    assert engine.model is not None
+    engine.model.config.ranking.understand_queries = understand
+    results = {}
+    for name, (queries_file, qrels_file) in protocol.queries.items():
+        queries, qrels = read_queries(queries_file), read_qrels(qrels_file)
+        started = time.perf_counter()
+        run = {qid: {h.id: h.score for h in engine.search_text(text, k=10)} for qid, text in queries.items()}
+        seconds = time.perf_counter() - started
+        metrics = retrieval_metrics(qrels, run, k=10)
+        metrics["ms_per_query"] = round(1000 * seconds / max(len(queries), 1), 2)
+        results[name] = metrics
+    return results
+
+
+def ingest(model: Path, catalog: Path, folder: Path) -> tuple[Engine, float]:
+    """A fresh store of ``catalog`` made with ``model``; returns the engine and products per second."""
+    from shopfuse.model.shop_model import ShopModel
+
+    trained = ShopModel.load(model)
+    config = EngineConfig(
+        text_encoder=trained.config.text_encoder, image_encoder=trained.config.image_encoder, model=str(model)
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    engine = Engine.open(folder, config)
+    started = time.perf_counter()
+    report = engine.ingest(
+        catalog, FieldMapping(), progress=False, report_path=folder.parent / f"{folder.name}.jsonl"
+    )
+    return engine, round(report.stored / (time.perf_counter() - started), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("protocol", choices=["in-shop", "cross-shop"])
+    parser.add_argument("--items", type=Path, default=SHARED / "hm-purchases" / "items.csv")
+    parser.add_argument("--fashion", type=Path, default=SHARED / "fashion-products" / "metadata.csv")
+    parser.add_argument("--fashion-features", type=Path, default=None)
+    parser.add_argument("--work", type=Path, default=None, help="keep files here (default: a temp folder)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="shopfuse-protocol-") as tmp, threadpool_limits(args.threads):
+        work = args.work or Path(tmp)
+        protocol = build_protocol(args.protocol, args.items, work / "data", seed=args.seed)
+        models: dict[str, Path] = {}
+        train_seconds: dict[str, float] = {}
+        echo = lambda line: print("  " + line, flush=True)  # noqa: E731
+        if args.protocol == "in-shop":
+            assert protocol.train is not None
+            source, mapping, labels, features = protocol.train, FieldMapping(), LABELS, None
+        else:
+            mapping = FieldMapping.from_options(
+                file=Path(__file__).resolve().parents[1] / "examples/mappings/fashion-products.yaml"
+            )
+            source, labels, features = args.fashion, FASHION_LABELS, args.fashion_features
+        for name, alignment, fusion, heads in (
+            ("frozen ridge", "ridge", "weighted", ()),
+            ("shopfuse", "cca", "cross-attention", labels),
+        ):
+            print(f"training {name} on {source}", flush=True)
+            started = time.perf_counter()
+            train_model(
+                source,
+                work / f"model-{alignment}",
+                mapping=mapping,
+                alignment=ComponentSpec(name=alignment),
+                fusion=ComponentSpec(name=fusion),
+                labels=heads,
+                seed=args.seed,
+                features_dir=features if args.protocol == "cross-shop" else work / "features",
+                progress=False,
+                echo=echo,
+            )
+            train_seconds[name] = round(time.perf_counter() - started, 1)
+            models[name] = work / f"model-{alignment}"
+        if args.protocol == "cross-shop":
+            started = time.perf_counter()
+            adapt_model(
+                models["shopfuse"],
+                protocol.catalog,
+                work / "model-adapted",
+                progress=False,
+                features_dir=work / "target-features",
+                echo=echo,
+            )
+            train_seconds["+ adapt"] = round(time.perf_counter() - started, 1)
+            models["+ adapt"] = work / "model-adapted"
+
+        rows: dict[str, Any] = {}
+        ingest_rate: dict[str, float] = {}
+        for name, model in models.items():
+            engine, ingest_rate[name] = ingest(
+                model, protocol.catalog, work / f"store-{name.replace(' ', '-')}"
+            )
+            if name == "frozen ridge":
+                rows[name] = evaluate(engine, protocol, understand=False)
+            elif name == "shopfuse":
+                rows["shopfuse, learned space"] = evaluate(engine, protocol, understand=False)
+                rows["shopfuse default"] = evaluate(engine, protocol, understand=True)
+            else:
+                rows[name] = evaluate(engine, protocol, understand=True)
+
+    baseline = rows["frozen ridge"]
+    table = []
+    for name, sets in rows.items():
+        for query_set, metrics in sets.items():
+            base = baseline[query_set]["P@10" if query_set.startswith("colour") else "nDCG@10"]
+            ours = metrics["P@10" if query_set.startswith("colour") else "nDCG@10"]
+            zh_en = ""
+            if query_set == "colour_type_zh":
+                en = sets["colour_type_en"]["P@10"]
+                zh_en = round(metrics["P@10"] / en, 3) if en else ""
+            table.append(
+                [
+                    name,
+                    query_set,
+                    *(round(metrics[m], 4) for m in METRICS),
+                    round(ours / base, 2) if base else "",
+                    zh_en,
+                    metrics["ms_per_query"],
+                ]
+            )
+    print_table(
+        f"{args.protocol}: photo-only search by text ({SHARED_BOX_NOTE})",
+        ["method", "queries", *METRICS, "x baseline", "zh/en P@10", "ms/query"],
+        table,
+    )
+    print(
+        f"P@10 ceilings: {protocol.ceilings}; training seconds: {train_seconds}; "
+        f"ingest products/s: {ingest_rate}"
+    )
+    path = write_results(
+        f"hm_{args.protocol.replace('-', '_')}",
+        {"protocol": args.protocol, "seed": args.seed, "threads": args.threads},
+        {
+            "rows": rows,
+            "ceilings": protocol.ceilings,
+            "train_seconds": train_seconds,
+            "ingest_products_per_second": ingest_rate,
+            "queries": {k: len(read_queries(v[0])) for k, v in protocol.queries.items()} if args.work else {},
+            "peak_rss_mib": round(peak_rss_mib()),
+        },
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
