@@ -41,12 +41,13 @@ from _common import SHARED_BOX_NOTE, peak_rss_mib, print_table, write_results
 from threadpoolctl import threadpool_limits
 
 from shopfuse.catalog.mapping import FieldMapping
-from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.config import ComponentSpec
 from shopfuse.engine import Engine
 from shopfuse.evaluation.hm_protocols import LABELS, Protocol, build_protocol
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
 from shopfuse.model.adapt import adapt_model
 from shopfuse.model.train import train_model
+from shopfuse.tasks.evaluate import temporary_engine
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FASHION_LABELS = ("articleType", "baseColour", "gender", "season", "usage")
@@ -71,14 +72,8 @@ def evaluate(engine: Engine, protocol: Protocol, *, understand: bool) -> dict[st
 
 def ingest(model: Path, catalog: Path, folder: Path) -> tuple[Engine, float]:
     """A fresh store of ``catalog`` made with ``model``; returns the engine and products per second."""
-    from shopfuse.model.shop_model import ShopModel
-
-    trained = ShopModel.load(model)
-    config = EngineConfig(
-        text_encoder=trained.config.text_encoder, image_encoder=trained.config.image_encoder, model=str(model)
-    )
     shutil.rmtree(folder, ignore_errors=True)
-    engine = Engine.open(folder, config)
+    engine: Engine = temporary_engine(model, folder)
     started = time.perf_counter()
     report = engine.ingest(
         catalog, FieldMapping(), progress=False, report_path=folder.parent / f"{folder.name}.jsonl"

@@ -13,12 +13,12 @@ words: any word of any language is an alias.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from shopfuse.encoders.base import TextEncoder
+from shopfuse.query.understanding import readable_value
 
 __all__ = ["GLOSSARY", "concepts", "value_aliases"]
 
@@ -176,10 +176,10 @@ def value_aliases(
         names = [str(v) for v in values]
         if not names:
             continue
-        sims = encoder.encode_text([_plain(n) for n in names], role="query") @ word_vectors.T
+        sims = encoder.encode_text([readable_value(n) for n in names], role="query") @ word_vectors.T
         for row, name in enumerate(names):
             for j, word in enumerate(words):
-                if word.casefold() == name.casefold() or word.casefold() == _plain(name).casefold():
+                if word.casefold() == name.casefold() or word.casefold() == readable_value(name).casefold():
                     sims[row, j] = 2.0
             best = float(sims[row].max())
             if best < threshold:
@@ -189,7 +189,3 @@ def value_aliases(
             if aliases:
                 out.setdefault(label, {})[name] = aliases
     return out
-
-
-def _plain(value: str) -> str:
-    return re.sub(r"[/_]+", " ", value).strip()

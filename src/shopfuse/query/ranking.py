@@ -22,11 +22,11 @@ from shopfuse.model.shop_model import ShopModel
 from shopfuse.query.glossary import value_aliases
 from shopfuse.query.understanding import ParsedQuery, QueryUnderstanding
 from shopfuse.store.base import VectorStore
+from shopfuse.tasks.ingest import PRODUCT
 from shopfuse.types import Hit, Modality
 
 __all__ = ["AttributeIndex", "AttributeRanker"]
 
-PRODUCT = "product"
 KNOWN_PROBABILITY = 0.97
 """Probability given to an attribute value the catalogue states (not 1: catalogues have errors)."""
 

@@ -21,7 +21,7 @@ import numpy as np
 from shopfuse.encoders.base import TextEncoder
 from shopfuse.errors import ConfigError
 
-__all__ = ["Constraint", "ParsedQuery", "QueryUnderstanding", "tokenize"]
+__all__ = ["Constraint", "ParsedQuery", "QueryUnderstanding", "readable_value", "tokenize"]
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af"
 _WORD = re.compile(r"[^\W_]+(?:['/-][^\W_]+)*", re.UNICODE)
@@ -129,7 +129,7 @@ class QueryUnderstanding:
         aliases = aliases or {}
         for label, values in vocabulary.items():
             for value in dict.fromkeys(str(v) for v in values if str(v).strip()):
-                for text in dict.fromkeys([_readable(value), *aliases.get(label, {}).get(value, [])]):
+                for text in dict.fromkeys([readable_value(value), *aliases.get(label, {}).get(value, [])]):
                     self.labels.append(label)
                     self.values.append(value)
                     self.texts.append(text)
@@ -138,6 +138,11 @@ class QueryUnderstanding:
             if self.values
             else np.zeros((0, encoder.text_info.dim), dtype=np.float32)
         )
+        self._exact: dict[str, list[int]] = {}
+        """Rows naming each text exactly (case-insensitive): the value's name or an alias."""
+        for i, text in enumerate(self.texts):
+            self._exact.setdefault(text.casefold(), []).append(i)
+            self._exact.setdefault(self.values[i].casefold(), []).append(i)
         self._label_index = {
             label: np.array([i for i, lb in enumerate(self.labels) if lb == label], dtype=np.int64)
             for label in dict.fromkeys(self.labels)
@@ -157,14 +162,10 @@ class QueryUnderstanding:
         ]
         phrases = [_join(tokens[s:e]) for s, e in spans]
         sims = self.encoder.encode_text(phrases, role="query") @ self._value_vectors.T
-        exact: dict[str, list[int]] = {}
-        for i, text in enumerate(self.texts):
-            exact.setdefault(text.casefold(), []).append(i)
-            exact.setdefault(self.values[i].casefold(), []).append(i)
         for row, phrase in enumerate(phrases):
             # a phrase naming a value exactly beats any similarity, longer exact phrases first
             start, end = spans[row]
-            sims[row, exact.get(phrase.casefold(), [])] = 2.0 + 0.01 * (end - start)
+            sims[row, self._exact.get(phrase.casefold(), [])] = 2.0 + 0.01 * (end - start)
 
         candidates: list[tuple[float, int, str]] = []
         for row in range(len(spans)):
@@ -201,7 +202,7 @@ class QueryUnderstanding:
         while position < len(tokens):
             if position in starts:
                 end, constraint = starts[position]
-                words.append(_readable(constraint.value))
+                words.append(readable_value(constraint.value))
                 position = end
             else:
                 words.append(tokens[position])
@@ -220,6 +221,6 @@ def _join(tokens: Sequence[str]) -> str:
     return out
 
 
-def _readable(value: str) -> str:
+def readable_value(value: str) -> str:
     """Attribute values as words: ``Leggings/Tights`` -> ``Leggings Tights``, ``T-shirt`` stays."""
     return re.sub(r"[/_]+", " ", value).strip()
