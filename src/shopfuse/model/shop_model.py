@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,10 +21,12 @@ from shopfuse.model.attributes import AttributeHeads
 from shopfuse.registry import registry
 from shopfuse.types import Modality
 
-__all__ = ["MODEL_FILE", "ModelConfig", "RankingSettings", "ShopModel"]
+__all__ = ["MODEL_FILE", "TAIL_FILE", "ModelConfig", "RankingSettings", "ShopModel"]
 
 MODEL_FILE = "model.json"
 SHIFT_FILE = "image_shift.npz"
+TAIL_FILE = "backbone/tail.pt"
+"""The tuned top of the image backbone inside a model folder (``shopfuse train --tune-backbone``)."""
 FORMAT_VERSION = 1
 TEXT_SIDE = (Modality.TEXT.value, Modality.OCR.value)
 """Modalities whose raw vectors come from the text encoder, so the aligner's text side maps them."""
@@ -44,6 +47,8 @@ class RankingSettings(BaseModel):
     """Cosine a query phrase needs to an attribute value to become a constraint."""
     glossary: bool = True
     """Give attribute values the other-language words of the built-in glossary (language parity)."""
+    narrower_weight: float = 0.5
+    """Share of a value's weight its narrower kinds get (glossary: "Jeans" under "Trousers"); 0: off."""
     rewrite_weight: float = 0.5
     """Share of the query vector taken from the rewrite in catalogue words (language parity)."""
     image_head_weight: float = 0.5
@@ -164,7 +169,17 @@ class ShopModel:
             self.image_heads.save(root / "image_attributes")
         if self.image_shift:
             np.savez(str(root / SHIFT_FILE), **self.image_shift)  # type: ignore[arg-type]
-        self.config.save(root / MODEL_FILE)
+        config = self.config.model_copy(deep=True)
+        tail = _tail_file(config)
+        if tail is not None:
+            # the tuned backbone travels with the folder: copy it in, store the path relative
+            target = root / TAIL_FILE
+            if Path(tail).resolve() != target.resolve():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tail, target)
+            assert config.image_encoder is not None
+            config.image_encoder.params["tail"] = TAIL_FILE
+        config.save(root / MODEL_FILE)
 
     @classmethod
     def load(cls, folder: str | Path) -> ShopModel:
@@ -173,6 +188,9 @@ class ShopModel:
         if not (root / MODEL_FILE).is_file():
             raise ConfigError(f"{root} is not a shopfuse model folder (no {MODEL_FILE}); train one first")
         config = ModelConfig.load(root / MODEL_FILE)
+        if _tail_file(config) is not None:
+            assert config.image_encoder is not None
+            config.image_encoder.params["tail"] = str((root / config.image_encoder.params["tail"]).resolve())
         if config.format_version > FORMAT_VERSION:
             raise ConfigError(f"{root}: model format {config.format_version} is newer than this shopfuse")
         aligner_cls = cast(type[Aligner], registry.get("alignment", config.alignment.name))
@@ -221,3 +239,11 @@ class ShopModel:
             f"{', '.join(self.config.labels) or '-'}; trained on "
             f"{json.dumps(self.config.trained_on.get('products', '?'))} products"
         )
+
+
+def _tail_file(config: ModelConfig) -> str | None:
+    """The tuned-backbone file the model's image encoder names, if any."""
+    if config.image_encoder is None:
+        return None
+    tail = config.image_encoder.params.get("tail")
+    return str(tail) if tail else None

@@ -8,24 +8,45 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from shopfuse.alignment.metrics import recall_at_k
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
-from shopfuse.encoders.image import onnx_cache_dir
+from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.encoders.image import EfficientNetColourEncoder, onnx_cache_dir
 from shopfuse.errors import ConfigError
 from shopfuse.model.attributes import AttributeHeads
+from shopfuse.model.backbone import (
+    TailSettings,
+    advance,
+    early_activations,
+    onnx_bottom,
+    save_tail,
+    tail_features,
+    tune_tail,
+)
 from shopfuse.model.shop_model import ModelConfig, ShopModel
 from shopfuse.registry import registry
 from shopfuse.store.base import VectorStore
 from shopfuse.types import Modality
 
-__all__ = ["FeatureTable", "default_features_dir", "load_features", "train_model"]
+__all__ = [
+    "AUTO_TUNE_PAIRS",
+    "FeatureTable",
+    "TuneMode",
+    "default_features_dir",
+    "load_features",
+    "train_model",
+]
 
 Echo = Callable[[str], None]
+TuneMode = Literal["auto", "on", "off"]
+AUTO_TUNE_PAIRS = 2000
+"""``--tune-backbone auto`` tunes from this many photo+title pairs on: on the shared data, 8.6k pairs
+gained 3 points of title->photo R@10 and 2-3 of photo-only type accuracy; 724 pairs gained nothing."""
 
 
 @dataclass(slots=True)
@@ -96,10 +117,21 @@ def train_model(
     features_dir: str | Path | None = None,
     valid_fraction: float = 0.1,
     image_heads: bool = True,
+    tune_backbone: TuneMode = "auto",
+    tail: TailSettings | None = None,
+    unlabelled: Sequence[str | Path] = (),
     progress: bool = True,
     echo: Echo = print,
 ) -> ShopModel:
-    """Encode ``catalog`` (cached, incremental), learn a model from its own products, save it to ``out``."""
+    """Encode ``catalog`` (cached, incremental), learn a model from its own products, save it to ``out``.
+
+    ``tune_backbone`` fine-tunes the top of the image backbone first (:mod:`shopfuse.model.backbone`,
+    settings ``tail``): ``on``, ``off``, or ``auto`` = on when the catalogue has at least
+    :data:`AUTO_TUNE_PAIRS` photo+title pairs (below that, tuning measured no gain). Every later
+    part then learns on the tuned photo features, and the model's image encoder becomes the tuned one.
+    ``unlabelled`` catalogues (photos of other shops, no text needed) join its self-supervised term
+    and batch-norm statistics: adaptation to shops without text (implies tuning).
+    """
     from shopfuse.engine import Engine
 
     started = time.perf_counter()
@@ -126,6 +158,28 @@ def train_model(
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(table.ids))
     n_valid = round(len(order) * valid_fraction)
+    metrics: dict[str, Any] = {}
+    image_spec, image_info = config.image_encoder, engine.store.manifest.encoder(Modality.IMAGE.value)
+    if tune_backbone not in ("auto", "on", "off"):
+        raise ConfigError(f"tune_backbone must be auto, on or off, not {tune_backbone!r}")
+    pairs = int((table.masks[Modality.IMAGE.value] & table.masks[Modality.TEXT.value]).sum())
+    if unlabelled and tune_backbone == "off":
+        raise ConfigError("photos to adapt to were given but backbone tuning is off")
+    if tune_backbone == "on" or unlabelled or (tune_backbone == "auto" and pairs >= AUTO_TUNE_PAIRS):
+        image_spec, image_info = _tune_backbone(
+            engine,
+            table,
+            np.sort(order[n_valid:]),
+            np.sort(order[:n_valid]),
+            labels,
+            tail or TailSettings(),
+            unlabelled=unlabelled,
+            out=Path(out),
+            seed=seed,
+            progress=progress,
+            echo=echo,
+            metrics=metrics,
+        )
     valid, train = table.rows(np.sort(order[:n_valid])), table.rows(np.sort(order[n_valid:]))
     paired = train.masks["image"] & train.masks["text"]
     valid_paired = valid.masks["image"] & valid.masks["text"]
@@ -145,7 +199,7 @@ def train_model(
         train.raw["image"][paired], train.raw["text"][paired], valid=valid_pairs, seed=seed, progress=progress
     )
     seconds_alignment = time.perf_counter() - t0
-    metrics: dict[str, Any] = {"alignment_seconds": round(seconds_alignment, 2)}
+    metrics["alignment_seconds"] = round(seconds_alignment, 2)
     if valid_pairs is not None:
         r10 = recall_at_k(aligner.embed_text(valid_pairs[1]), aligner.embed_image(valid_pairs[0]), 10)
         metrics["valid_title_to_image_R@10"] = round(float(r10), 4)
@@ -157,8 +211,11 @@ def train_model(
     model_config = ModelConfig(
         model_id="pending",
         text_encoder=config.text_encoder,
-        image_encoder=config.image_encoder,
-        encoders={m: engine.store.manifest.encoder(m).to_dict() for m in modalities},
+        image_encoder=image_spec,
+        encoders={
+            m: (image_info if m == Modality.IMAGE.value else engine.store.manifest.encoder(m)).to_dict()
+            for m in modalities
+        },
         alignment=alignment,
         fusion=fusion,
         modalities=modalities,
@@ -230,6 +287,102 @@ def train_model(
     model.save(out)
     echo(f"saved {model.describe()} to {out} in {metrics['seconds']:.0f}s")
     return model
+
+
+def _tune_backbone(
+    engine: Any,
+    table: FeatureTable,
+    train_rows: np.ndarray,
+    valid_rows: np.ndarray,
+    labels: Sequence[str],
+    settings: TailSettings,
+    *,
+    unlabelled: Sequence[str | Path],
+    out: Path,
+    seed: int,
+    progress: bool,
+    echo: Echo,
+    metrics: dict[str, Any],
+) -> tuple[ComponentSpec, EncoderInfo]:
+    """Tune the backbone's top, rewrite ``table``'s photo vectors with it, return the tuned encoder."""
+    from shopfuse.catalog.load import load_catalog
+    from shopfuse.encoders.colour import COLOUR_DIM
+    from shopfuse.media.images import load_image
+
+    spec = engine.config.image_encoder
+    if spec is None or spec.name != "efficientnet-colour":
+        raise ConfigError("--tune-backbone needs the efficientnet-colour image encoder")
+    if spec.params.get("tail"):
+        raise ConfigError("the image encoder is already tuned; train from the untuned encoder")
+    encoder = EfficientNetColourEncoder(**{**spec.params, "runtime": "torch"})
+    net = encoder._net
+    n_blocks = len(net._blocks)
+    if not 0 <= settings.blocks <= n_blocks:
+        raise ConfigError(f"--tune-blocks must be within 0..{n_blocks}")
+    cut = n_blocks - settings.blocks
+    has_photo = table.masks[Modality.IMAGE.value]
+    photo_rows = np.flatnonzero(has_photo)
+    paths: list[str] = []
+    for start in range(0, len(photo_rows), 1000):
+        chunk = [table.ids[i] for i in photo_rows[start : start + 1000]]
+        paths += [row["images"][0] for row in engine.store.get(chunk)]
+
+    def pixels(batch: Sequence[str]) -> np.ndarray:
+        return encoder.pixels([load_image(p) for p in batch])
+
+    cache = Path(engine.path) / "backbone"
+    # one cache below the last block serves every setting of ``blocks`` <= 1
+    stored = min(cut, n_blocks - 1)
+    echo(f"backbone: caching activations below block {stored} for {len(paths)} photos")
+    bottom = onnx_bottom(net, stored, encoder.input_size, f"{encoder.backbone}-{encoder.image_info.version}")
+
+    def activations(photos: Sequence[str]) -> np.ndarray:
+        computed = early_activations(
+            net, pixels, photos, stored, cache=cache, runtime=bottom, progress=progress
+        )
+        return advance(net, computed, stored, cut)
+
+    acts = activations(paths)
+    extra_paths = [
+        p.image for source in unlabelled for p in load_catalog(source).products if p.image is not None
+    ]
+    extra = activations(extra_paths) if extra_paths else None
+    position = np.full(len(table.ids), -1)
+    position[photo_rows] = np.arange(len(photo_rows))
+    text_mask = table.masks[Modality.TEXT.value]
+    pick = train_rows[has_photo[train_rows] & text_mask[train_rows]]
+    held = valid_rows[has_photo[valid_rows] & text_mask[valid_rows]]
+    no_text = train_rows[has_photo[train_rows] & ~text_mask[train_rows]]
+    values = {
+        label: [
+            None if table.attributes[i].get(label) is None else str(table.attributes[i][label]) for i in pick
+        ]
+        for label in labels
+    }
+    pool = [a for a in (acts[position[no_text]], extra) if a is not None and len(a)]
+    state, record = tune_tail(
+        net,
+        cut,
+        acts[position[pick]],
+        table.raw[Modality.TEXT.value][pick],
+        values,
+        valid=(acts[position[held]], table.raw[Modality.TEXT.value][held]) if len(held) else None,
+        unlabelled=np.concatenate(pool) if pool else None,
+        settings=settings,
+        seed=seed,
+        progress=progress,
+        echo=echo,
+    )
+    file = out / "backbone" / "tail.pt"
+    save_tail(file, encoder.backbone, cut, state, record)
+    tuned = tail_features(net, cut, acts)
+    weight = encoder.colour_weight
+    photos = table.raw[Modality.IMAGE.value]
+    colours = photos[photo_rows, -COLOUR_DIM:]
+    photos[photo_rows] = np.concatenate([l2_normalize(tuned) * np.sqrt(1.0 - weight), colours], axis=1)
+    metrics["backbone"] = record
+    tuned_spec = ComponentSpec(name=spec.name, params={**spec.params, "tail": str(file.resolve())})
+    return tuned_spec, EfficientNetColourEncoder(**tuned_spec.params).image_info
 
 
 def _train_heads(

@@ -19,7 +19,7 @@ import numpy as np
 
 from shopfuse.encoders.base import TextEncoder
 from shopfuse.model.shop_model import ShopModel
-from shopfuse.query.glossary import value_aliases
+from shopfuse.query.glossary import narrower_values, translations, value_aliases
 from shopfuse.query.understanding import ParsedQuery, QueryUnderstanding
 from shopfuse.store.base import VectorStore
 from shopfuse.tasks.ingest import PRODUCT
@@ -52,9 +52,15 @@ class AttributeRanker:
         self.store = store
         self.model = model
         settings = model.config.ranking
-        aliases = value_aliases(text, model.heads.classes_) if settings.glossary else None
+        classes = model.heads.classes_
         self.understanding = QueryUnderstanding(
-            text, model.heads.classes_, threshold=settings.threshold, aliases=aliases
+            text,
+            classes,
+            threshold=settings.threshold,
+            aliases=value_aliases(text, classes) if settings.glossary else None,
+            narrower=narrower_values(text, classes) if settings.glossary else None,
+            narrower_weight=settings.narrower_weight,
+            translations=translations() if settings.glossary else None,
         )
         self._index: AttributeIndex | None = None
 

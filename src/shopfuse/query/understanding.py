@@ -50,7 +50,12 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass(slots=True, frozen=True)
 class Constraint:
-    """A query phrase read as a label's value(s): ``values`` maps each value to its weight (sum 1)."""
+    """A query phrase read as a label's value(s): ``values`` maps each value to its weight.
+
+    The value the phrase names best has weight 1, values nearly as close a little less, and
+    narrower kinds of them ("Jeans" under "Trousers") a part of their parent's weight. Agreement
+    with a product is ``sum(weight * P(value))``: the chance it is any of them, at most 1.
+    """
 
     label: str
     phrase: str
@@ -104,6 +109,12 @@ class QueryUnderstanding:
         max_words: the longest phrase tried.
         aliases: ``{label: {value: [other words for it]}}``, e.g. from
             :func:`shopfuse.query.glossary.value_aliases` (other languages' words for the value).
+        narrower: ``{label: {value: [values of narrower kinds]}}``, e.g. from
+            :func:`shopfuse.query.glossary.narrower_values`: a constraint on "Trousers" also
+            accepts "Jeans" and "Track Pants", with ``narrower_weight`` of the value's weight.
+        translations: ``{word: English word}``, e.g. from
+            :func:`shopfuse.query.glossary.translations`: a phrase that names no value exactly is
+            compared as its English word, so both languages fall back to the same value (or none).
     """
 
     def __init__(
@@ -115,9 +126,17 @@ class QueryUnderstanding:
         margin: float = 0.05,
         max_words: int = 3,
         aliases: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        narrower: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        narrower_weight: float = 0.5,
+        translations: Mapping[str, str] | None = None,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ConfigError(f"threshold must be in (0, 1], got {threshold}")
+        if not 0.0 <= narrower_weight <= 1.0:
+            raise ConfigError(f"narrower_weight must be in [0, 1], got {narrower_weight}")
+        self.narrower = narrower or {}
+        self.translations = {k.casefold(): v for k, v in (translations or {}).items()}
+        self.narrower_weight = narrower_weight
         self.encoder = encoder
         self.threshold = threshold
         self.margin = margin
@@ -161,7 +180,8 @@ class QueryUnderstanding:
             for end in range(start + 1, min(len(tokens), start + self.max_words) + 1)
         ]
         phrases = [_join(tokens[s:e]) for s, e in spans]
-        sims = self.encoder.encode_text(phrases, role="query") @ self._value_vectors.T
+        compared = [self.translations.get(p.casefold(), p) for p in phrases]
+        sims = self.encoder.encode_text(compared, role="query") @ self._value_vectors.T
         for row, phrase in enumerate(phrases):
             # a phrase naming a value exactly beats any similarity, longer exact phrases first
             start, end = spans[row]
@@ -187,8 +207,11 @@ class QueryUnderstanding:
             for i in near:
                 closest[self.values[i]] = max(closest.get(self.values[i], -1.0), float(sims[row, i]))
             weights = np.exp((np.array(list(closest.values())) - best) / 0.02)
-            weights /= weights.sum()
+            weights /= weights.max()  # "any of": the best value counts fully, close ones a little less
             values = {v: float(w) for v, w in zip(closest, weights, strict=True)}
+            for value, weight in list(values.items()):
+                for kind in self.narrower.get(label, {}).get(value, ()):
+                    values[kind] = max(values.get(kind, 0.0), weight * self.narrower_weight)
             similarity = min(best, 1.0)
             chosen.append((start, end, Constraint(label, phrases[row], values, similarity)))
             used[start:end] = True

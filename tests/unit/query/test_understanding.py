@@ -9,7 +9,7 @@ import pytest
 from shopfuse.encoders.base import TextEncoder
 from shopfuse.errors import ConfigError
 from shopfuse.query import QueryUnderstanding, tokenize
-from shopfuse.query.glossary import concepts, value_aliases
+from shopfuse.query.glossary import concepts, narrower_values, translations, value_aliases
 from shopfuse.registry import registry
 
 VOCABULARY = {
@@ -61,12 +61,12 @@ def test_rewrite_is_in_the_catalogues_words_and_free_words_stay() -> None:
     assert parsed.free == ["碎花"]
 
 
-def test_longer_exact_phrase_wins_and_near_values_share_weight() -> None:
+def test_longer_exact_phrase_wins_and_the_best_value_counts_fully() -> None:
     qu = understanding()
     assert as_dict("light beige trousers", qu)["colour"] == "Light Beige"
     constraint = next(c for c in qu.parse("深蓝色").constraints if c.label == "colour")
     assert constraint.value == "Dark Blue"
-    assert abs(sum(constraint.values.values()) - 1.0) < 1e-6
+    assert constraint.values["Dark Blue"] == 1.0 and all(0 < w <= 1 for w in constraint.values.values())
 
 
 def test_unrelated_words_give_no_constraint() -> None:
@@ -92,3 +92,39 @@ def test_glossary_links_values_by_their_english_words() -> None:
 def test_bad_threshold_is_refused() -> None:
     with pytest.raises(ConfigError, match="threshold"):
         QueryUnderstanding(encoder(), VOCABULARY, threshold=0.0)
+    with pytest.raises(ConfigError, match="narrower_weight"):
+        QueryUnderstanding(encoder(), VOCABULARY, narrower_weight=2.0)
+
+
+SHOP_B = {"type": ["Trousers", "Jeans", "Track Pants", "Shorts", "Tshirts", "Tops", "Briefs", "Dresses"]}
+
+
+def test_a_broad_kind_accepts_the_shops_narrower_kinds() -> None:
+    kinds = narrower_values(encoder(), SHOP_B)["type"]
+    assert set(kinds["Trousers"]) == {"Jeans", "Track Pants"}  # not Shorts: they are not trousers
+    assert "Tshirts" in kinds["Tops"] and "Shorts" not in kinds and "Jeans" not in kinds
+    qu = QueryUnderstanding(
+        encoder(),
+        SHOP_B,
+        aliases=value_aliases(encoder(), SHOP_B),
+        narrower=narrower_values(encoder(), SHOP_B),
+    )
+    for query in ("black trousers", "黑色长裤"):
+        (constraint,) = qu.parse(query).constraints
+        assert constraint.values == {"Trousers": 1.0, "Jeans": 0.5, "Track Pants": 0.5}, query
+    # the English words of a concept are aliases too: another shop's name for the same kind
+    (underwear,) = qu.parse("underwear bottom").constraints
+    assert underwear.value == "Briefs"
+    # without a narrower map nothing is added
+    plain = QueryUnderstanding(encoder(), SHOP_B, aliases=value_aliases(encoder(), SHOP_B))
+    assert plain.parse("trousers").constraints[0].values == {"Trousers": 1.0}
+
+
+def test_a_known_word_for_a_kind_the_shop_lacks_falls_back_like_its_english() -> None:
+    vocabulary = {"type": ["Shirts", "Sweatshirts", "Trousers", "Backpacks", "Tops"]}
+    kwargs = {"aliases": value_aliases(encoder(), vocabulary), "translations": translations()}
+    qu = QueryUnderstanding(encoder(), vocabulary, **kwargs)  # type: ignore[arg-type]
+    assert translations()["开衫"] == "cardigan"
+    for english, chinese in [("cardigan", "开衫"), ("vest top", "背心"), ("hoodie", "连帽衫")]:
+        assert as_dict(english, qu) == as_dict(chinese, qu), (english, chinese)
+    assert as_dict("背心", qu).get("type") != "Backpacks"
