@@ -22,7 +22,7 @@ from shopfuse.errors import ConfigError
 from shopfuse.media.images import square_pad
 from shopfuse.registry import registry
 
-__all__ = ["EfficientNetColourEncoder", "onnx_cache_dir"]
+__all__ = ["EfficientNetColourEncoder", "export_onnx", "onnx_cache_dir", "onnx_session"]
 
 
 def onnx_cache_dir() -> Path:
@@ -31,6 +31,40 @@ def onnx_cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shopfuse"
     )
     return Path(root) / "onnx"
+
+
+def export_onnx(module: Any, size: int, path: Path, output: str) -> None:
+    """Write ``module`` (``(n, 3, size, size)`` pixels -> ``output``) as ONNX, atomically.
+
+    Parallel runs may race to export the same file; each writes its own temporary file first.
+    """
+    import torch
+
+    require("onnx", "onnx", "image", "exporting the image backbone to ONNX")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module.eval(),
+            (torch.zeros(1, 3, size, size),),
+            str(tmp),
+            input_names=["pixels"],
+            output_names=[output],
+            dynamic_axes={"pixels": {0: "batch"}, output: {0: "batch"}},
+            opset_version=17,
+            dynamo=False,
+        )
+    os.replace(tmp, path)
+
+
+def onnx_session(path: Path, threads: int | None = None) -> Any:
+    """An onnxruntime CPU session over ``path``, quiet, ``threads`` intra-op threads (default: all)."""
+    ort = require("onnxruntime", "onnxruntime", "image", "the ONNX image runtime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 _BACKBONES = {
@@ -130,21 +164,15 @@ class EfficientNetColourEncoder:
         onnxruntime runs this network about twice as fast as eager PyTorch on a CPU; the features
         agree to 1e-5, so both runtimes share one embedding space.
         """
-        ort = require("onnxruntime", "onnxruntime", "image", "the ONNX image runtime")
         tuned = f"-tuned-{self._tail_digest}" if self.tail else ""
         path = onnx_cache_dir() / f"{self.backbone}-{self.image_info.version}{tuned}.onnx"
         if not path.is_file():
             self._export(path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or os.cpu_count() or 1
-        options.log_severity_level = 3
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return onnx_session(path, self.threads)
 
     def _export(self, path: Path) -> None:
         """Write the pooled-feature network as ONNX, atomically (parallel runs may race)."""
         import torch
-
-        require("onnx", "onnx", "image", "exporting the image backbone to ONNX")
 
         class Pooled(torch.nn.Module):
             def __init__(self, net: Any) -> None:
@@ -154,22 +182,7 @@ class EfficientNetColourEncoder:
             def forward(self, pixels: torch.Tensor) -> torch.Tensor:
                 return self.net.extract_features(pixels).mean((2, 3))
 
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        example = torch.zeros(1, 3, self.input_size, self.input_size)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Pooled(self._net).eval(),
-                (example,),
-                str(tmp),
-                input_names=["pixels"],
-                output_names=["features"],
-                dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(tmp, path)
+        export_onnx(Pooled(self._net), self.input_size, path, "features")
 
     def features(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Raw pooled backbone features, ``(n, 1280)``, not normalised."""

@@ -182,43 +182,20 @@ def onnx_bottom(net: Any, cut: int, size: int, name: str) -> Callable[[np.ndarra
 
     About twice as fast as eager PyTorch on a CPU; the file is cached next to the encoders' exports.
     """
-    import contextlib
-    import io
-    import warnings
+    from shopfuse.encoders.image import export_onnx, onnx_cache_dir, onnx_session
 
-    import onnxruntime as ort
+    class Bottom(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
 
-    from shopfuse.encoders.image import onnx_cache_dir
+        def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+            return early(self.net, pixels, cut)
 
     path = onnx_cache_dir() / f"{name}-bottom{cut}.onnx"
     if not path.is_file():
-
-        class Bottom(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.net = net
-
-            def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-                return early(self.net, pixels, cut)
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Bottom().eval(),
-                (torch.zeros(1, 3, size, size),),
-                str(tmp),
-                input_names=["pixels"],
-                output_names=["maps"],
-                dynamic_axes={"pixels": {0: "batch"}, "maps": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(tmp, path)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        export_onnx(Bottom(), size, path, "maps")
+    session = onnx_session(path)
     return lambda pixels: np.asarray(session.run(None, {"pixels": pixels})[0])
 
 
