@@ -15,7 +15,9 @@ from shopfuse.errors import ShopfuseError
 from shopfuse.types import Hit
 
 if TYPE_CHECKING:
+    from shopfuse.engine import SearchMode
     from shopfuse.model.train import TuneMode
+    from shopfuse.query.lexical import FusionMethod
 
 app = typer.Typer(
     help="shopfuse: multimodal product search that runs offline on a laptop.",
@@ -172,11 +174,22 @@ def search(
         str | None,
         typer.Option(help="Encode the query with this encoder (must match the store's)."),
     ] = None,
+    mode: Annotated[
+        str, typer.Option(help="vector (meaning), lexical (BM25 words) or hybrid (both, fused).")
+    ] = "vector",
+    fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf or weighted.")] = "rrf",
+    lexical_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the lexical ranking in hybrid fusion.")
+    ] = 0.5,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a store by text or by photo."""
     if (query is None) == (image is None):
         raise _fail(ShopfuseError("give either a text query or --image PATH"))
+    if mode not in ("vector", "lexical", "hybrid"):
+        raise _fail(ShopfuseError(f"--mode must be vector, lexical or hybrid, not {mode!r}"))
+    if fusion not in ("rrf", "weighted"):
+        raise _fail(ShopfuseError(f"--fusion must be rrf or weighted, not {fusion!r}"))
     try:
         engine = _open(store)
         if image is not None:
@@ -188,10 +201,52 @@ def search(
             vector = other.encode_text([query], role="query")[0]
             hits = engine.searcher().vector_query(vector, other.text_info, k=k, where=where)
         else:
-            hits = engine.search_text(query or "", k=k, where=where)
+            hits = engine.search_text(
+                query or "",
+                k=k,
+                where=where,
+                mode=cast("SearchMode", mode),
+                fusion=cast("FusionMethod", fusion),
+                lexical_weight=lexical_weight,
+            )
     except ShopfuseError as exc:
         raise _fail(exc) from exc
     _print_hits(hits, as_json)
+
+
+@app.command()
+def serve(
+    store: StoreOpt,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="SHOPFUSE_API_KEYS", help="Key allowed to write (repeatable); none: read-only API."
+        ),
+    ] = None,
+    media_root: Annotated[
+        list[Path] | None, typer.Option(help="Folder that posted products' media may come from.")
+    ] = None,
+    max_upload_mb: Annotated[float, typer.Option(min=0.01, help="Largest photo upload.")] = 10.0,
+) -> None:
+    """Serve a store over HTTP (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from shopfuse.service import ServiceSettings, create_app
+
+    try:
+        engine = _open(store)
+        settings = ServiceSettings(
+            api_keys=[k for key in api_key or [] for k in key.split(",") if k.strip()],
+            media_roots=media_root or [],
+            max_upload_bytes=int(max_upload_mb * 1_000_000),
+        )
+        application = create_app(engine, settings)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"serving {store} ({engine.store.count()} products) on http://{host}:{port} (docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
 @app.command()

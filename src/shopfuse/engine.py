@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -31,6 +31,11 @@ from shopfuse.tasks.ingest import PRODUCT, IngestReport, ProductEncoder, ingest
 from shopfuse.tasks.search import Searcher
 from shopfuse.types import Hit, Modality
 
+if TYPE_CHECKING:
+    from shopfuse.query.lexical import FusionMethod, LexicalIndex
+
+SearchMode = Literal["vector", "lexical", "hybrid"]
+
 __all__ = ["Engine"]
 
 CONFIG_FILE = "engine.json"
@@ -49,6 +54,7 @@ class Engine:
         )
         self.model: ShopModel | None = self._load_model(config)
         self._ranker: Any = None
+        self._lexical: LexicalIndex | None = None
         if create:
             LanceStore.create(self.path, self._columns())
             config.save(self.path / CONFIG_FILE)
@@ -191,9 +197,33 @@ class Engine:
             return {"text": query, "constraints": [], "free": query.split(), "rewrite": query}
         return searcher.ranker.parse(query).to_dict()
 
-    def search_text(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
-        """Products matching a text query in any language."""
-        return self.searcher().text_query(query, k=k, where=where)
+    def search_text(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        where: str | None = None,
+        mode: SearchMode = "vector",
+        fusion: FusionMethod = "rrf",
+        lexical_weight: float = 0.5,
+    ) -> list[Hit]:
+        """Products matching a text query in any language.
+
+        ``mode``: ``vector`` (meaning, any language, photo-only products too), ``lexical`` (BM25
+        over the products' words) or ``hybrid`` (both, merged by ``fusion``: ``rrf`` or
+        ``weighted``). Exact product codes in the query rank first in lexical and hybrid modes.
+        """
+        searcher = self.searcher()
+        if mode == "vector":
+            return searcher.text_query(query, k=k, where=where)
+        if self._lexical is None:
+            from shopfuse.query.lexical import LexicalIndex
+
+            self._lexical = LexicalIndex(self.store)
+        searcher.lexical = self._lexical
+        return searcher.hybrid_query(
+            query, k=k, where=where, mode=mode, fusion=fusion, lexical_weight=lexical_weight
+        )
 
     def search_image(
         self, image: str | Path | Image.Image, *, k: int = 10, where: str | None = None

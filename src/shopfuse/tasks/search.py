@@ -15,6 +15,7 @@ from shopfuse.tasks.ingest import PRODUCT
 from shopfuse.types import Hit
 
 if TYPE_CHECKING:
+    from shopfuse.query.lexical import FusionMethod, LexicalIndex
     from shopfuse.query.ranking import AttributeRanker
 
 __all__ = ["QueryModel", "Searcher"]
@@ -49,6 +50,63 @@ class Searcher:
     ranker: AttributeRanker | None = None
     """With a model that has attribute heads: query understanding and attribute-aware ranking."""
     rewrite_weight: float = 0.5
+    lexical: LexicalIndex | None = None
+    """BM25 over the products' words, for ``lexical`` and ``hybrid`` queries."""
+
+    def hybrid_query(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        where: str | None = None,
+        mode: str = "hybrid",
+        fusion: FusionMethod = "rrf",
+        lexical_weight: float = 0.5,
+        depth: int = 50,
+    ) -> list[Hit]:
+        """``lexical`` (BM25 only) or ``hybrid`` (BM25 merged with :meth:`text_query`) search.
+
+        Both rankings are taken ``depth`` deep before fusion; hits report ``vector`` and ``lexical``
+        parts of their score next to the vector side's own contributions.
+        """
+        from shopfuse.query.lexical import fuse
+
+        if mode not in ("lexical", "hybrid"):
+            raise ConfigError(f"unknown search mode {mode!r}; choose vector, lexical or hybrid")
+        if self.lexical is None:
+            raise ConfigError("this searcher has no lexical index")
+        if not query or not query.strip():
+            raise ConfigError("empty text query")
+        if k < 1:
+            raise ConfigError("k must be at least 1")
+        allowed = set(self.store.ids_where(where)) if where and where.strip() else None
+        lexical = [
+            (pid, score)
+            for pid, score in self.lexical.search(query, k=max(depth, k) * (4 if allowed else 1))
+            if allowed is None or pid in allowed
+        ][: max(depth, k)]
+        vector = self.text_query(query, k=max(depth, k), where=where) if mode == "hybrid" else []
+        if mode == "lexical":
+            merged = [(pid, score, {"lexical": score}) for pid, score in lexical[:k]]
+        else:
+            merged = fuse(vector, lexical, method=fusion, k=k, lexical_weight=lexical_weight)
+        known = {h.id: h for h in vector}
+        rows = {row["id"]: row for row in self.store.get([pid for pid, _, _ in merged if pid not in known])}
+        hits = []
+        for pid, score, parts in merged:
+            base = known.get(pid)
+            row = rows.get(pid, {})
+            hit = Hit(
+                id=pid,
+                score=score,
+                title=base.title if base else row.get("title"),
+                image=base.image if base else row.get("image"),
+                attributes=base.attributes if base else row.get("attributes", {}),
+                contributions={**(base.contributions if base else {}), **parts},
+                matched=base.matched if base else {},
+            )
+            hits.append(hit)
+        return hits
 
     def text_query(self, query: str, *, k: int = 10, where: str | None = None) -> list[Hit]:
         """Products matching a text query in any language.

@@ -1,0 +1,279 @@
+"""The HTTP API over one :class:`~shopfuse.engine.Engine`: search, products, similar, writes, health.
+
+Handlers stay thin: each validates its input, calls the engine, and shapes the answer. Encoders
+and the model load once, when the app is created. Writes need an API key (``X-API-Key``),
+compared in constant time; with no key configured, writes are refused. Uploaded photos are
+limited in bytes and pixels and must be images; media paths in posted products must lie under
+the configured media roots.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopfuse.engine import Engine
+from shopfuse.errors import ShopfuseError
+from shopfuse.media.images import load_image
+from shopfuse.types import Hit
+
+__all__ = ["ServiceSettings", "create_app"]
+
+
+@dataclass(slots=True)
+class ServiceSettings:
+    """Limits and keys of one running service."""
+
+    api_keys: Sequence[str] = ()
+    """Keys that may write (ingest, delete); none: the API is read-only."""
+    media_roots: Sequence[str | Path] = ()
+    """Folders that posted products' media paths must lie under; none: posted media are refused."""
+    max_upload_bytes: int = 10_000_000
+    max_upload_pixels: int = 40_000_000
+    max_k: int = 100
+    max_products_per_request: int = 1000
+
+
+class ProductIn(BaseModel):
+    """A product posted to ``POST /products``: the catalogue's fields, media as paths on the server."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=200)
+    title: str | None = None
+    description: str | None = None
+    image: str | None = None
+    images: list[str] | None = None
+    video: str | None = None
+    audio: str | None = None
+
+
+@dataclass(slots=True)
+class _Metrics:
+    started: float = field(default_factory=time.time)
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+def _hit(hit: Hit) -> dict[str, Any]:
+    out = asdict(hit)
+    out["why"] = out.pop("contributions")
+    return out
+
+
+def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastAPI:
+    """The FastAPI app serving ``engine``; OpenAPI docs at ``/docs``."""
+    settings = settings or ServiceSettings()
+    roots = [Path(r).resolve() for r in settings.media_roots]
+    keys = [k.encode() for k in settings.api_keys if k]
+    write_lock = threading.Lock()
+    metrics = _Metrics()
+    app = FastAPI(
+        title="shopfuse",
+        description="Multimodal product search: text in any language, photos, hybrid words+meaning.",
+        version="0.1.0",
+    )
+    engine.searcher()  # load encoders and the model now, not on the first request
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        route = request.scope.get("route")
+        started = time.perf_counter()
+        response = await call_next(request)
+        name = getattr(request.scope.get("route", route), "path", request.url.path)
+        metrics.requests[name] += 1
+        metrics.seconds[name] += time.perf_counter() - started
+        if response.status_code >= 400:
+            metrics.errors[name] += 1
+        return response
+
+    @app.exception_handler(ShopfuseError)
+    async def bad_input(_: Request, exc: ShopfuseError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
+        if not keys:
+            raise HTTPException(403, "writes are disabled: start the service with --api-key")
+        given = (x_api_key or "").encode()
+        if not any(hmac.compare_digest(given, key) for key in keys):  # constant time per key
+            raise HTTPException(401, "missing or wrong X-API-Key")
+
+    def page(hits: list[Hit], k: int, offset: int, facets: list[str]) -> dict[str, Any]:
+        counted: dict[str, dict[str, int]] = {}
+        for label in facets:
+            values = Counter(
+                str(h.attributes.get(label)) for h in hits if h.attributes.get(label) is not None
+            )
+            counted[label] = dict(values.most_common())
+        return {
+            "total": len(hits),
+            "offset": offset,
+            "k": k,
+            "hits": [_hit(h) for h in hits[offset : offset + k]],
+            "facets": counted,
+        }
+
+    def sort_hits(hits: list[Hit], sort: str | None, order: str) -> list[Hit]:
+        if not sort:
+            return hits
+        present = [h for h in hits if h.attributes.get(sort) is not None]
+        missing = [h for h in hits if h.attributes.get(sort) is None]
+
+        def key(hit: Hit) -> tuple[int, Any]:
+            value = hit.attributes[sort]
+            try:
+                return (0, float(value))
+            except (TypeError, ValueError):
+                return (1, str(value))
+
+        return sorted(present, key=key, reverse=order == "desc") + missing
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """Liveness and what is served."""
+        return {"status": "ok", "products": engine.store.count(), "model": engine.model is not None}
+
+    @app.get("/metrics")
+    def get_metrics() -> dict[str, Any]:
+        """Requests, errors and mean latency per route since start."""
+        return {
+            "uptime_seconds": round(time.time() - metrics.started, 1),
+            "routes": {
+                name: {
+                    "requests": n,
+                    "errors": metrics.errors[name],
+                    "mean_ms": round(1000 * metrics.seconds[name] / n, 2),
+                }
+                for name, n in metrics.requests.items()
+            },
+        }
+
+    @app.get("/search")
+    def search(
+        q: Annotated[str, Query(min_length=1, max_length=500, description="Text, any language.")],
+        k: Annotated[int, Query(ge=1)] = 10,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        mode: Literal["vector", "lexical", "hybrid"] = "vector",
+        fusion: Literal["rrf", "weighted"] = "rrf",
+        lexical_weight: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
+        where: Annotated[str | None, Query(max_length=1000)] = None,
+        facets: Annotated[
+            str | None, Query(description="Attribute labels to count, comma separated.")
+        ] = None,
+        sort: Annotated[str | None, Query(description="Attribute to sort the relevant results by.")] = None,
+        order: Literal["asc", "desc"] = "asc",
+        depth: Annotated[int, Query(ge=1, description="Relevance cut-off before facets and sort.")] = 50,
+    ) -> dict[str, Any]:
+        """Products matching a text query: pages of hits with the "why", facets, optional sort."""
+        if k > settings.max_k or depth > 10 * settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
+        hits = engine.search_text(
+            q,
+            k=max(depth, offset + k),
+            where=where,
+            mode=mode,
+            fusion=fusion,
+            lexical_weight=lexical_weight,
+        )
+        labels = [f.strip() for f in (facets or "").split(",") if f.strip()]
+        return page(sort_hits(hits, sort, order), k, offset, labels)
+
+    @app.post("/search/image")
+    async def search_image(
+        file: Annotated[UploadFile, File(description="A product photo (JPEG, PNG, WebP ...).")],
+        k: Annotated[int, Form(ge=1)] = 10,
+        where: Annotated[str | None, Form(max_length=1000)] = None,
+    ) -> dict[str, Any]:
+        """Products that look like an uploaded photo."""
+        if k > settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k}")
+        if not (file.content_type or "").startswith("image/"):
+            raise HTTPException(415, f"expected an image upload, got content type {file.content_type!r}")
+        data = await file.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
+        with tempfile.NamedTemporaryFile(suffix=Path(file.filename or "upload").suffix) as tmp:
+            tmp.write(data)
+            tmp.flush()
+            image = load_image(tmp.name, max_pixels=settings.max_upload_pixels)
+        return page(engine.search_image(image, k=k, where=where), k, 0, [])
+
+    def product_row(product_id: str) -> dict[str, Any]:
+        rows = engine.store.get([product_id])
+        if not rows:
+            raise HTTPException(404, f"no product {product_id!r}")
+        return rows[0]
+
+    @app.get("/products/{product_id}")
+    def product(product_id: str) -> dict[str, Any]:
+        """One product: fields, attributes, media paths, per-modality contributions."""
+        return product_row(product_id)
+
+    @app.get("/products/{product_id}/similar")
+    def similar(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
+        """Products like this one: by its photo where it has one, else by its text."""
+        if k > settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k}")
+        row = product_row(product_id)
+        if row.get("image") and engine.image_encoder is not None:
+            hits = engine.search_image(row["image"], k=k + 1)
+        elif row.get("title") or row.get("description"):
+            hits = engine.search_text(row.get("title") or row["description"], k=k + 1)
+        else:
+            hits = []
+        return page([h for h in hits if h.id != product_id][:k], k, 0, [])
+
+    @app.post("/products", dependencies=[Depends(require_key)])
+    def upsert(products: list[ProductIn]) -> dict[str, Any]:
+        """Add or update products (API key). Media paths must lie under the media roots."""
+        if not products:
+            raise HTTPException(400, "no products given")
+        if len(products) > settings.max_products_per_request:
+            raise HTTPException(400, f"at most {settings.max_products_per_request} products per request")
+        for position, item in enumerate(products):
+            for name in ("image", "video", "audio", "images"):
+                value = getattr(item, name)
+                for path in value if isinstance(value, list) else [value] if value else []:
+                    resolved = Path(path).resolve()
+                    if not any(resolved.is_relative_to(root) for root in roots):
+                        raise HTTPException(
+                            400,
+                            f"product {position} ({item.id!r}) field {name!r}: {path!r} is outside the "
+                            "allowed media folders",
+                        )
+        with write_lock, tempfile.TemporaryDirectory(prefix="shopfuse-post-") as folder:
+            catalog = Path(folder) / "products.jsonl"
+            catalog.write_text(
+                "".join(json.dumps(p.model_dump(exclude_none=True)) + "\n" for p in products),
+                encoding="utf-8",
+            )
+            report = engine.ingest(catalog, sync=False, progress=False)
+        return {
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "skipped": report.skipped,
+            "problems": [str(p) for p in report.problems][:50],
+        }
+
+    @app.delete("/products/{product_id}", dependencies=[Depends(require_key)])
+    def delete(product_id: str) -> dict[str, Any]:
+        """Remove a product (API key)."""
+        product_row(product_id)
+        with write_lock:
+            return {"deleted": engine.delete([product_id])}
+
+    return app
