@@ -26,7 +26,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-StoreOpt = Annotated[Path, typer.Option("--store", "-s", help="Store directory.")]
+StoreOpt = Annotated[
+    str,
+    typer.Option(
+        "--store", "-s", help="Store folder, or milvus://host:19530/collection for a Milvus server."
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -73,7 +78,7 @@ def _engine_config(
     return config
 
 
-def _open(store: Path, config: EngineConfig | None = None, *, create: bool = False) -> Any:
+def _open(store: str | Path, config: EngineConfig | None = None, *, create: bool = False) -> Any:
     from shopfuse.engine import Engine
 
     return Engine.open(store, config, create=create)
@@ -133,16 +138,33 @@ def ingest(
     progress: Annotated[
         bool | None, typer.Option(help="Show a progress bar (default: when stderr is a terminal).")
     ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Backend of a new store folder: lance (default) or milvus (Milvus Lite)."),
+    ] = None,
+    ann: Annotated[
+        str | None,
+        typer.Option(help="Approximate search for a new big store: hnsw or ivf (default: exact)."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Encode a catalogue into a store; only changed products are re-encoded."""
     try:
-        from shopfuse.engine import CONFIG_FILE
+        from shopfuse.config import AnnSettings
+        from shopfuse.store.locate import read_engine_config
 
-        saved = EngineConfig.load(store / CONFIG_FILE) if (store / CONFIG_FILE).is_file() else None
+        saved = read_engine_config(store)
         config = _engine_config(text_encoder, image_encoder, clip_path, ocr, saved, model)
         if batch_size:
             config.batch_size = batch_size
+        if backend is not None:
+            if backend not in ("lance", "milvus"):
+                raise ShopfuseError(f"--backend must be lance or milvus, not {backend!r}")
+            config.store_backend = "milvus" if backend == "milvus" else "lance"
+        if ann is not None:
+            if ann not in ("hnsw", "ivf"):
+                raise ShopfuseError(f"--ann must be hnsw or ivf, not {ann!r}")
+            config.ann = AnnSettings(kind="hnsw" if ann == "hnsw" else "ivf")
         engine = _open(store, config, create=True)
         result = engine.ingest(
             catalog,
@@ -229,23 +251,66 @@ def serve(
         list[Path] | None, typer.Option(help="Folder that posted products' media may come from.")
     ] = None,
     max_upload_mb: Annotated[float, typer.Option(min=0.01, help="Largest photo upload.")] = 10.0,
+    image_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Folder whose product photos the API and web UI may serve (repeatable); "
+            "default: the media roots plus the folders of the stored photos."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; each loads the encoders and vectors.")
+    ] = 1,
+    query_cache: Annotated[
+        int, typer.Option(min=0, help="Encoded text queries kept for repeats (0: none).")
+    ] = 10_000,
 ) -> None:
-    """Serve a store over HTTP (OpenAPI docs at /docs)."""
+    """Serve a store over HTTP, with the web UI at / (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
     from shopfuse.service import ServiceSettings, create_app
 
+    settings = ServiceSettings(
+        api_keys=[k for key in api_key or [] for k in key.split(",") if k.strip()],
+        media_roots=media_root or [],
+        max_upload_bytes=int(max_upload_mb * 1_000_000),
+        image_roots=[str(root) for root in image_root] if image_root else None,
+    )
+    if workers > 1:
+        from shopfuse.service.factory import ENV_STORE, serve_environment
+        from shopfuse.store.locate import read_engine_config
+        from shopfuse.store.milvus import is_milvus_uri
+
+        try:
+            if read_engine_config(store) is None:
+                raise _fail(ShopfuseError(f"no shopfuse store at {store}"))
+        except ShopfuseError as exc:
+            raise _fail(exc) from exc
+        environment = serve_environment(store, settings, query_cache)
+        if is_milvus_uri(store):
+            environment[ENV_STORE] = store  # a URI, not a path to resolve
+        os.environ.update(environment)
+        typer.echo(f"serving {store} with {workers} workers on http://{host}:{port} (docs: /docs)")
+        uvicorn.run(
+            "shopfuse.service.factory:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+        )
+        return
     try:
         engine = _open(store)
-        settings = ServiceSettings(
-            api_keys=[k for key in api_key or [] for k in key.split(",") if k.strip()],
-            media_roots=media_root or [],
-            max_upload_bytes=int(max_upload_mb * 1_000_000),
-        )
+        engine.query_cache.size = query_cache
         application = create_app(engine, settings)
     except ShopfuseError as exc:
         raise _fail(exc) from exc
-    typer.echo(f"serving {store} ({engine.store.count()} products) on http://{host}:{port} (docs: /docs)")
+    typer.echo(
+        f"serving {store} ({engine.store.count()} products) on http://{host}:{port} (web UI: /, docs: /docs)"
+    )
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
@@ -594,6 +659,169 @@ def eval_attributes(
     except ShopfuseError as exc:
         raise _fail(exc) from exc
     _write_json(metrics, out)
+
+
+@eval_app.command("recommend")
+def eval_recommend(
+    items: Annotated[Path, typer.Option("--items", help="Catalogue (JSONL/CSV: id, image, optional text).")],
+    train: Annotated[Path, typer.Option("--train", help="user_id,item_id,timestamp CSV to learn from.")],
+    test: Annotated[Path, typer.Option("--test", help="user_id,item_id,timestamp CSV to predict.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Trained model folder (omit: raw encoders).")
+    ] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Recommendations per user.")] = 12,
+    field: FieldOpt = None,
+    mapping: MappingOpt = None,
+    out: Annotated[Path | None, typer.Option("--json", help="Also write the JSON here.")] = None,
+) -> None:
+    """Recall, MAP, nDCG, HitRate@k, coverage and cold share of hybrid and every baseline."""
+    from shopfuse.recommend.evaluate import evaluate_recommendations
+
+    try:
+        metrics = evaluate_recommendations(
+            model,
+            items,
+            train,
+            test,
+            k=k,
+            mapping=FieldMapping.from_options(field or [], mapping),
+            progress=sys.stderr.isatty(),
+        )
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _write_json(metrics, out)
+
+
+interactions_app = typer.Typer(help="Users' purchases, carts and views.", no_args_is_help=True)
+app.add_typer(interactions_app, name="interactions")
+
+
+@interactions_app.command("add")
+def interactions_add(
+    file: Annotated[Path, typer.Argument(help="user_id,item_id,timestamp[,event,weight,price] CSV/JSONL.")],
+    store: StoreOpt,
+) -> None:
+    """Append interactions to the store's log (checked row by row first; nothing half-written)."""
+    from shopfuse.recommend import InteractionLog, read_interactions
+
+    try:
+        engine = _open(store)
+        events = read_interactions(file)
+        known = set(engine.store.hashes())
+        unknown = {e.item_id for e in events.events} - known
+        part = InteractionLog(engine.path / "interactions").append(events)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{len(events)} interactions of {len(events.users)} users appended as {part.name}")
+    if unknown:
+        typer.echo(f"note: {len(unknown)} item ids are not in the store yet (kept; used once ingested)")
+
+
+recommend_app = typer.Typer(help="Similar, personalised and complementary items.", no_args_is_help=True)
+app.add_typer(recommend_app, name="recommend")
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, help="How many items.")]
+
+
+def _print_recs(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for rank, row in enumerate(rows, start=1):
+        cold = " (cold)" if row.get("cold") else ""
+        typer.echo(
+            f"{rank:>3}. {row['score']:.4f}  {row['id']:<12} {row.get('title') or '(photo only)'}"
+            f"  [{row.get('category', '')}]{cold}"
+        )
+
+
+@recommend_app.command("similar")
+def recommend_similar(
+    store: StoreOpt,
+    item: Annotated[str, typer.Option("--item", help="Seed product id.")],
+    k: KOpt = 10,
+    exclude_variants: Annotated[
+        bool, typer.Option("--exclude-variants", help="Drop near-duplicates and the item's own variants.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Nearest products by fused multimodal content."""
+    try:
+        rows = _open(store).recommendations().similar(item, k=k, exclude_variants=exclude_variants)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _print_recs(rows, as_json)
+
+
+@recommend_app.command("user")
+def recommend_user(
+    store: StoreOpt,
+    user: Annotated[str, typer.Option("--user", help="User id (from the interaction log).")],
+    k: KOpt = 12,
+    method: Annotated[str, typer.Option(help="hybrid, content, itemknn or popularity.")] = "hybrid",
+    as_json: JsonOpt = False,
+) -> None:
+    """What the user is likely to take next (a user without history gets popular items)."""
+    try:
+        rows = _open(store).recommendations().for_user(user, k=k, method=method)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _print_recs(rows, as_json)
+
+
+@recommend_app.command("complete")
+def recommend_complete(
+    store: StoreOpt,
+    item: Annotated[str, typer.Option("--item", help="Seed product id.")],
+    k: KOpt = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Complete the look: items of other categories bought with items like this one."""
+    try:
+        rows = _open(store).recommendations().complements(item, k=k)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    _print_recs(rows, as_json)
+
+
+profile_app = typer.Typer(help="User profiles and segments.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@profile_app.command("user")
+def profile_user(
+    store: StoreOpt,
+    user: Annotated[str, typer.Option("--user", help="User id.")],
+    vector: Annotated[bool, typer.Option("--vector", help="Include the profile vector.")] = False,
+) -> None:
+    """A user's interests (categories, colours, types, price band) with weights, as JSON."""
+    try:
+        profile = _open(store).recommendations().profile(user)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    typer.echo(json.dumps(profile.to_dict(with_vector=vector), ensure_ascii=False, indent=2))
+
+
+@profile_app.command("segments")
+def profile_segments(
+    store: StoreOpt,
+    n: Annotated[int | None, typer.Option("--n", min=2, help="Segments (default: by silhouette).")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Save a PNG map of the segments.")] = None,
+    out: Annotated[Path | None, typer.Option("--json", help="Also write the JSON here.")] = None,
+) -> None:
+    """Cluster users by their profile vectors and describe each segment."""
+    from shopfuse.recommend.profiles import plot_segments
+
+    try:
+        profiles, segments, labels = _open(store).recommendations().segments(n)
+    except (ShopfuseError, ValueError) as exc:
+        raise _fail(exc) from exc
+    for segment in segments:
+        typer.echo(f"segment {segment.id}: {len(segment.users)} users - {segment.description}", err=True)
+    if plot is not None:
+        usable = [p for p in profiles if p.vector is not None]
+        plot_segments(usable, labels, segments, plot)
+        typer.echo(f"plot written to {plot}", err=True)
+    _write_json([s.to_dict() for s in segments], out)
 
 
 def main() -> None:

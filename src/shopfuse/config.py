@@ -12,9 +12,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shopfuse.errors import ConfigError
 
-__all__ = ["ComponentSpec", "EngineConfig", "OcrMode", "SavableConfig", "atomic_write_text"]
+__all__ = [
+    "AnnSettings",
+    "ComponentSpec",
+    "EngineConfig",
+    "OcrMode",
+    "SavableConfig",
+    "StoreBackend",
+    "atomic_write_text",
+]
 
 OcrMode = Literal["off", "auto", "on"]
+StoreBackend = Literal["lance", "milvus"]
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -63,6 +72,31 @@ class ComponentSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class AnnSettings(BaseModel):
+    """Approximate nearest-neighbour search for big stores: HNSW or IVF, scored by inner product.
+
+    The Lance store builds an in-memory FAISS index (``faiss-cpu``, extra ``ann``) over a column
+    once it holds ``min_rows`` vectors and uses it for unfiltered searches; filtered searches stay
+    exact. The Milvus store builds a Milvus index of the same kind over every vector field.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["hnsw", "ivf"] = "hnsw"
+    min_rows: int = Field(default=100_000, ge=0)
+    """Lance only: below this many vectors a column is searched exactly."""
+    m: int = Field(default=16, ge=2)
+    """HNSW: links per node."""
+    ef_construction: int = Field(default=80, ge=1)
+    """HNSW: candidate list size while building."""
+    ef_search: int = Field(default=64, ge=1)
+    """HNSW: candidate list size while searching (raised to ``k`` when smaller)."""
+    nlist: int | None = Field(default=None, ge=1)
+    """IVF: number of clusters; default ``4 * sqrt(rows)`` (Lance) or 1024 (Milvus)."""
+    nprobe: int = Field(default=16, ge=1)
+    """IVF: clusters visited per query."""
+
+
 class EngineConfig(SavableConfig):
     """Everything needed to rebuild the encoders that made a store's vectors."""
 
@@ -77,3 +111,7 @@ class EngineConfig(SavableConfig):
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     model: str | None = None
     """A trained shop model folder (``shopfuse train``): adds fused product vectors in its joint space."""
+    store_backend: StoreBackend = "lance"
+    """Backend of a store in a local folder; a ``milvus://host:port/collection`` store is Milvus."""
+    ann: AnnSettings | None = None
+    """Approximate search for big stores (set when the store is created); ``None``: exact search."""

@@ -25,27 +25,42 @@ from shopfuse.errors import ConfigError, StoreError
 from shopfuse.media.images import load_image
 from shopfuse.model.shop_model import ShopModel
 from shopfuse.registry import registry
-from shopfuse.store.lance import LanceStore
+from shopfuse.store.base import VectorStore
+from shopfuse.store.locate import (
+    CONFIG_FILE,
+    backend_of,
+    create_store,
+    open_store,
+    read_engine_config,
+    work_folder,
+    write_engine_config,
+)
+from shopfuse.store.milvus import is_milvus_uri
 from shopfuse.tasks.attributes import AttributeRow, predict_attributes
 from shopfuse.tasks.ingest import PRODUCT, IngestReport, ProductEncoder, ingest
-from shopfuse.tasks.search import Searcher
+from shopfuse.tasks.search import QueryVectorCache, Searcher
 from shopfuse.types import Hit, Modality
 
 if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
+    from shopfuse.recommend.engine import Recommendations
 
 SearchMode = Literal["vector", "lexical", "hybrid"]
 
-__all__ = ["Engine"]
-
-CONFIG_FILE = "engine.json"
+__all__ = ["CONFIG_FILE", "Engine"]
 
 
 class Engine:
-    """A store directory with the encoders that made it: ingest catalogues, search, describe."""
+    """A store with the encoders that made it: ingest catalogues, search, describe.
+
+    The store is a folder (Lance, or Milvus Lite with ``config.store_backend = "milvus"``) or a
+    ``milvus://host:port/collection`` URI; ``path`` is then a local work folder for reports.
+    """
 
     def __init__(self, path: str | Path, config: EngineConfig, *, create: bool = False) -> None:
-        self.path = Path(path)
+        self.location: str | Path = path
+        """Where the store is: a folder or a ``milvus://`` URI."""
+        self.path = work_folder(path)
         self.config = config
         self._components: dict[str, Any] = {}
         self.text_encoder: TextEncoder = self._build("text_encoder", config.text_encoder)
@@ -55,10 +70,16 @@ class Engine:
         self.model: ShopModel | None = self._load_model(config)
         self._ranker: Any = None
         self._lexical: LexicalIndex | None = None
+        self._recommendations: tuple[Any, Recommendations] | None = None
+        self.query_cache = QueryVectorCache()
+        """Encoded text queries, kept for repeats (the LRU is shared by every searcher)."""
+        self.store: VectorStore
         if create:
-            LanceStore.create(self.path, self._columns())
-            config.save(self.path / CONFIG_FILE)
-        self.store = LanceStore(self.path)
+            self.store = create_store(path, self._columns(), config)
+            write_engine_config(path, self.store, config)
+        else:
+            self.store = open_store(path)
+        self.backend = backend_of(path)
 
     @classmethod
     def open(cls, path: str | Path, config: EngineConfig | None = None, *, create: bool = True) -> Engine:
@@ -69,17 +90,18 @@ class Engine:
         An existing store keeps its encoders: a ``config`` naming other encoders is refused,
         while run-time options (OCR mode, batch size, limits) are taken from ``config``.
         """
-        root = Path(path)
-        saved = root / CONFIG_FILE
-        if not saved.is_file():
+        root = path if isinstance(path, Path) or is_milvus_uri(path) else Path(path)
+        stored = read_engine_config(root)
+        if stored is None:
             if not create:
                 raise StoreError(f"no shopfuse store at {root} (create one with `shopfuse ingest`)")
-            if root.exists() and any(root.iterdir()):
+            if isinstance(root, Path) and root.exists() and any(root.iterdir()):
                 raise StoreError(f"{root} exists and is not a shopfuse store (no {CONFIG_FILE})")
             return cls(root, config or EngineConfig(), create=True)
-        stored = EngineConfig.load(saved)
         if config is None:
             return cls(root, stored)
+        # the backend and index settings belong to the store, whatever the caller's config says
+        config = config.model_copy(update={"store_backend": stored.store_backend, "ann": stored.ann})
         for name in ("text_encoder", "image_encoder", "model"):
             if getattr(config, name) != getattr(stored, name):
                 raise ConfigError(
@@ -155,8 +177,12 @@ class Engine:
         progress: bool = True,
         report_path: str | Path | None = None,
         limit: int | None = None,
+        atomic: bool = False,
     ) -> IngestReport:
-        """Ingest a catalogue file; the problem report is written next to the store by default."""
+        """Ingest a catalogue file; the problem report is written next to the store by default.
+
+        With ``atomic`` every changed product is stored in one commit (all or none after a kill).
+        """
         loaded = load_catalog(catalog, mapping, limit=limit)
         report = ingest(
             loaded,
@@ -165,6 +191,7 @@ class Engine:
             sync=sync,
             batch_size=self.config.batch_size,
             progress=progress,
+            atomic=atomic,
         )
         if report_path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -175,7 +202,7 @@ class Engine:
     def searcher(self) -> Searcher:
         """Search over this store with its own encoders (and the model's query understanding)."""
         if self.model is None:
-            return Searcher(self.store, self.text_encoder, self.image_encoder)
+            return Searcher(self.store, self.text_encoder, self.image_encoder, query_cache=self.query_cache)
         settings = self.model.config.ranking
         if self._ranker is None and self.model.heads is not None and settings.understand_queries:
             from shopfuse.query.ranking import AttributeRanker
@@ -188,6 +215,7 @@ class Engine:
             self.model,
             ranker=self._ranker if settings.understand_queries else None,
             rewrite_weight=settings.rewrite_weight,
+            query_cache=self.query_cache,
         )
 
     def parse_query(self, query: str) -> dict[str, Any]:
@@ -233,6 +261,29 @@ class Engine:
             image = load_image(image, max_pixels=self.config.max_image_pixels)
         return self.searcher().image_query(image, k=k, where=where)
 
+    def search_text_and_image(
+        self,
+        query: str,
+        image: str | Path | Image.Image,
+        *,
+        k: int = 10,
+        where: str | None = None,
+        mode: SearchMode = "vector",
+        image_weight: float = 0.5,
+        depth: int = 50,
+    ) -> list[Hit]:
+        """Products matching words and a photo together ("like this photo, but red").
+
+        The text (searched in ``mode``) and the photo are each ranked ``depth`` deep, then merged
+        by weighted reciprocal rank fusion (:func:`shopfuse.tasks.combined.fuse_text_and_image`).
+        """
+        from shopfuse.tasks.combined import fuse_text_and_image
+
+        depth = max(depth, k)
+        text_hits = self.search_text(query, k=depth, where=where, mode=mode)
+        image_hits = self.search_image(image, k=depth, where=where)
+        return fuse_text_and_image(text_hits, image_hits, k=k, image_weight=image_weight)
+
     def predict_attributes(
         self,
         *,
@@ -261,12 +312,26 @@ class Engine:
         """Delete products by id."""
         return self.store.delete(ids)
 
+    def recommendations(self) -> Recommendations:
+        """Recommenders over this store and its interaction log, refitted when either changes."""
+        from shopfuse.recommend.engine import InteractionLog, Recommendations
+
+        log = InteractionLog(self.path / "interactions")
+        key = (self.store.version, tuple(p.name for p in log.parts()))
+        cached = self._recommendations
+        if cached is None or cached[0][0] != key[0]:
+            cached = (key, Recommendations.from_engine(self))
+        elif cached[0] != key:  # only new interactions: keep the item space, refit behaviour
+            cached = (key, Recommendations.fit(cached[1].space, log.load()))
+        self._recommendations = cached
+        return cached[1]
+
     def info(self) -> dict[str, Any]:
         """Counts, modalities present and the encoders that made each vector column."""
         manifest = self.store.manifest
         return {
-            "store": str(self.path),
-            "backend": "lance",
+            "store": str(self.location),
+            "backend": self.backend,
             "products": self.store.count(),
             "modalities": self.store.modality_counts(),
             "encoders": {c: e.to_dict() for c, e in manifest.encoders().items()},

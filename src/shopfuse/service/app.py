@@ -4,7 +4,8 @@ Handlers stay thin: each validates its input, calls the engine, and shapes the a
 and the model load once, when the app is created. Writes need an API key (``X-API-Key``),
 compared in constant time; with no key configured, writes are refused. Uploaded photos are
 limited in bytes and pixels and must be images; media paths in posted products must lie under
-the configured media roots.
+the configured media roots. Product photos are served from the image roots only (see
+:mod:`shopfuse.service.media`), and the web UI (static files, no build step) is served at ``/``.
 """
 
 from __future__ import annotations
@@ -17,19 +18,35 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import Path as FastPath
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopfuse.engine import Engine
 from shopfuse.errors import ShopfuseError
 from shopfuse.media.images import load_image
+from shopfuse.service.media import (
+    THUMBNAIL_SIZES,
+    ThumbnailCache,
+    etag,
+    product_images,
+    served_path,
+    stored_image_folders,
+)
 from shopfuse.types import Hit
 
 __all__ = ["ServiceSettings", "create_app"]
+
+STATIC = Path(__file__).parent / "static"
+"""The web UI: ``index.html``, ``app.js`` and ``style.css``, served as they are."""
+PHOTO_MAX_AGE = 86_400
+"""Seconds browsers may reuse a served photo before asking again (with its ETag)."""
 
 
 @dataclass(slots=True)
@@ -40,10 +57,26 @@ class ServiceSettings:
     """Keys that may write (ingest, delete); none: the API is read-only."""
     media_roots: Sequence[str | Path] = ()
     """Folders that posted products' media paths must lie under; none: posted media are refused."""
+    image_roots: Sequence[str] | None = None
+    """Folders whose photos ``GET /products/{id}/images/{n}`` may serve; None: the media roots plus
+    the folders of the photos stored when the service starts; empty: no photos are served."""
     max_upload_bytes: int = 10_000_000
     max_upload_pixels: int = 40_000_000
     max_k: int = 100
     max_products_per_request: int = 1000
+
+
+class InteractionIn(BaseModel):
+    """One event posted to ``POST /interactions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=200)
+    item_id: str = Field(min_length=1, max_length=200)
+    timestamp: datetime
+    event: str = "purchase"
+    weight: float = Field(default=1.0, ge=0)
+    price: float | None = Field(default=None, ge=0)
 
 
 class ProductIn(BaseModel):
@@ -81,12 +114,22 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     keys = [k.encode() for k in settings.api_keys if k]
     write_lock = threading.Lock()
     metrics = _Metrics()
+    image_roots = [
+        Path(r).resolve()
+        for r in (
+            [*roots, *stored_image_folders(engine.store)]
+            if settings.image_roots is None
+            else settings.image_roots
+        )
+    ]
+    thumbnails = ThumbnailCache()
     app = FastAPI(
         title="shopfuse",
         description="Multimodal product search: text in any language, photos, hybrid words+meaning.",
         version="0.1.0",
     )
     engine.searcher()  # load encoders and the model now, not on the first request
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Any:
@@ -141,6 +184,24 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
 
         return sorted(present, key=key, reverse=order == "desc") + missing
 
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        """The web UI."""
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/info")
+    def info() -> dict[str, Any]:
+        """What the store holds, for clients: product count, attributes and their types, modalities."""
+        manifest = engine.store.manifest
+        return {
+            "products": engine.store.count(),
+            "attributes": dict(manifest.attributes),
+            "modalities": engine.store.modality_counts(),
+            "image_search": engine.image_encoder is not None,
+            "max_k": settings.max_k,
+            "max_upload_bytes": settings.max_upload_bytes,
+        }
+
     @app.get("/health")
     def health() -> dict[str, Any]:
         """Liveness and what is served."""
@@ -151,6 +212,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         """Requests, errors and mean latency per route since start."""
         return {
             "uptime_seconds": round(time.time() - metrics.started, 1),
+            "query_cache": engine.query_cache.stats(),
             "routes": {
                 name: {
                     "requests": n,
@@ -196,10 +258,25 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         file: Annotated[UploadFile, File(description="A product photo (JPEG, PNG, WebP ...).")],
         k: Annotated[int, Form(ge=1)] = 10,
         where: Annotated[str | None, Form(max_length=1000)] = None,
+        q: Annotated[
+            str | None,
+            Form(max_length=500, description="Optional words to search with the photo, any language."),
+        ] = None,
+        mode: Annotated[Literal["vector", "lexical", "hybrid"], Form()] = "vector",
+        image_weight: Annotated[
+            float, Form(ge=0.0, le=1.0, description="The photo's share when words are given too.")
+        ] = 0.5,
+        offset: Annotated[int, Form(ge=0)] = 0,
+        facets: Annotated[str | None, Form(description="Attribute labels to count, comma separated.")] = None,
+        depth: Annotated[int, Form(ge=1, description="Relevance cut-off before facets.")] = 50,
     ) -> dict[str, Any]:
-        """Products that look like an uploaded photo."""
-        if k > settings.max_k:
-            raise HTTPException(400, f"k may be at most {settings.max_k}")
+        """Products that look like an uploaded photo; with ``q``, matching the words and the photo.
+
+        Photo and words are ranked separately and merged by reciprocal rank fusion; each hit's
+        "why" then holds ``text_query`` and ``image_query`` shares next to the modality scores.
+        """
+        if k > settings.max_k or depth > 10 * settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
         if not (file.content_type or "").startswith("image/"):
             raise HTTPException(415, f"expected an image upload, got content type {file.content_type!r}")
         data = await file.read(settings.max_upload_bytes + 1)
@@ -209,7 +286,15 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             tmp.write(data)
             tmp.flush()
             image = load_image(tmp.name, max_pixels=settings.max_upload_pixels)
-        return page(engine.search_image(image, k=k, where=where), k, 0, [])
+        wanted = max(depth, offset + k)
+        if q and q.strip():
+            hits = engine.search_text_and_image(
+                q, image, k=wanted, where=where, mode=mode, image_weight=image_weight, depth=wanted
+            )
+        else:
+            hits = engine.search_image(image, k=wanted, where=where)
+        labels = [f.strip() for f in (facets or "").split(",") if f.strip()]
+        return page(hits, k, offset, labels)
 
     def product_row(product_id: str) -> dict[str, Any]:
         rows = engine.store.get([product_id])
@@ -221,6 +306,35 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     def product(product_id: str) -> dict[str, Any]:
         """One product: fields, attributes, media paths, per-modality contributions."""
         return product_row(product_id)
+
+    @app.get("/products/{product_id}/images/{number}")
+    def product_image(
+        request: Request,
+        product_id: str,
+        number: Annotated[int, FastPath(ge=0, description="Which photo, from 0.")],
+        size: Annotated[
+            int | None,
+            Query(
+                ge=THUMBNAIL_SIZES[0],
+                le=THUMBNAIL_SIZES[1],
+                description="Longest edge of a JPEG thumbnail; none: the stored file.",
+            ),
+        ] = None,
+    ) -> Response:
+        """A product's stored photo (or a thumbnail of it), if it lies inside the image roots."""
+        images = product_images(product_row(product_id))
+        if number >= len(images):
+            raise HTTPException(404, f"product {product_id!r} has no photo {number}")
+        path = served_path(images[number], image_roots)
+        if path is None:
+            raise HTTPException(404, f"photo {number} of {product_id!r} is not served")
+        tag = etag(path, size)
+        headers = {"Cache-Control": f"public, max-age={PHOTO_MAX_AGE}", "ETag": tag}
+        if tag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+            return Response(status_code=304, headers=headers)
+        if size is None:
+            return FileResponse(path, headers=headers)
+        return Response(thumbnails.get(path, size, tag), media_type="image/jpeg", headers=headers)
 
     @app.get("/products/{product_id}/similar")
     def similar(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
@@ -260,7 +374,8 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
                 "".join(json.dumps(p.model_dump(exclude_none=True)) + "\n" for p in products),
                 encoding="utf-8",
             )
-            report = engine.ingest(catalog, sync=False, progress=False)
+            # one commit per request: a server killed mid-request keeps all of it or none
+            report = engine.ingest(catalog, sync=False, progress=False, atomic=True)
         return {
             "added": report.added,
             "updated": report.updated,
@@ -275,5 +390,80 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         product_row(product_id)
         with write_lock:
             return {"deleted": engine.delete([product_id])}
+
+    recommend_lock = threading.Lock()
+
+    def recommendations() -> Any:
+        with recommend_lock:  # fitted once per store/log version, not once per concurrent request
+            return engine.recommendations()
+
+    def check_k(k: int) -> None:
+        if k > settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k}")
+
+    @app.get("/recommend/similar/{product_id}")
+    def recommend_similar(
+        product_id: str, k: Annotated[int, Query(ge=1)] = 10, exclude_variants: bool = False
+    ) -> dict[str, Any]:
+        """Nearest products by fused content; ``exclude_variants`` drops near-duplicates and variants."""
+        check_k(k)
+        return {"items": recommendations().similar(product_id, k=k, exclude_variants=exclude_variants)}
+
+    @app.get("/products/{product_id}/complements")
+    def complements(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
+        """Complete the look: other categories bought with items like this one."""
+        check_k(k)
+        return {"items": recommendations().complements(product_id, k=k)}
+
+    @app.get("/users/{user_id}/recommendations")
+    def user_recommendations(
+        user_id: str,
+        k: Annotated[int, Query(ge=1)] = 12,
+        method: Literal["hybrid", "content", "itemknn", "popularity"] = "hybrid",
+    ) -> dict[str, Any]:
+        """What the user is likely to take next (an unknown user gets popular items)."""
+        check_k(k)
+        return {
+            "user_id": user_id,
+            "method": method,
+            "items": recommendations().for_user(user_id, k=k, method=method),
+        }
+
+    @app.get("/users/{user_id}/profile")
+    def user_profile(user_id: str, vector: bool = False) -> dict[str, Any]:
+        """Interpretable interests with weights (and the profile vector when asked)."""
+        try:
+            return dict(recommendations().profile(user_id).to_dict(with_vector=vector))
+        except ShopfuseError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+    @app.get("/segments")
+    def segments(n: Annotated[int | None, Query(ge=2, le=20)] = None) -> dict[str, Any]:
+        """User segments by profile vectors, each described by what it over-indexes on."""
+        try:
+            _, found, _ = recommendations().segments(n)
+        except ValueError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return {"segments": [s.to_dict() for s in found]}
+
+    @app.post("/interactions", dependencies=[Depends(require_key)])
+    def add_interactions(events: list[InteractionIn]) -> dict[str, Any]:
+        """Append purchases, carts or views (API key); recommendations use them on the next call."""
+        from shopfuse.recommend import Event, InteractionLog, Interactions
+        from shopfuse.recommend.interactions import EVENT_WEIGHTS
+
+        if not events:
+            raise HTTPException(400, "no interactions given")
+        parsed = []
+        for position, item in enumerate(events):
+            if item.event not in EVENT_WEIGHTS:
+                raise HTTPException(400, f"interaction {position}: unknown event {item.event!r}")
+            stamp = item.timestamp if item.timestamp.tzinfo else item.timestamp.replace(tzinfo=UTC)
+            parsed.append(
+                Event(item.user_id, item.item_id, stamp.timestamp(), item.event, item.weight, item.price)
+            )
+        with write_lock:
+            InteractionLog(engine.path / "interactions").append(Interactions(parsed))
+        return {"appended": len(parsed)}
 
     return app

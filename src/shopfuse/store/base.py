@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from pydantic import Field
 
-from shopfuse.config import SavableConfig
+from shopfuse.config import AnnSettings, SavableConfig
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import EncoderMismatchError, StoreError
 from shopfuse.types import Product
@@ -32,6 +32,8 @@ class StoreManifest(SavableConfig):
     schema_version: int = SCHEMA_VERSION
     columns: dict[str, dict[str, Any]] = Field(default_factory=dict)
     attributes: dict[str, str] = Field(default_factory=dict)
+    ann: AnnSettings | None = None
+    """Approximate search settings chosen when the store was made; ``None``: exact search only."""
 
     def encoder(self, column: str) -> EncoderInfo:
         """The encoder behind ``column``."""

@@ -11,10 +11,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from shopfuse.config import AnnSettings
 from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.registry import registry
+from shopfuse.store.ann import AnnIndex
 from shopfuse.store.attributes import attribute_type, coerce_attribute
 from shopfuse.store.base import Record, StoredHit, StoreManifest, check_encoder
 
@@ -60,7 +62,9 @@ class LanceStore:
 
     Every :meth:`upsert` is one Lance commit, so a process killed mid-ingest leaves whole batches
     only. Products lacking a modality hold a zero vector and a false ``_has_<modality>`` flag that
-    every search filters on. Search is exact (no ANN index), scored by inner product.
+    every search filters on. Search is exact by default, scored by inner product; a store made
+    with ``ann`` settings answers unfiltered searches of columns holding at least
+    ``ann.min_rows`` vectors from an in-memory FAISS index (built on first use after each change).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -75,20 +79,24 @@ class LanceStore:
         self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(seconds=1))
         self._table: Any = None
         self._cache: dict[str, tuple[int, list[str], np.ndarray, dict[str, int]]] = {}
+        self._ann: dict[str, tuple[int, AnnIndex]] = {}
         if TABLE in self._db.list_tables().tables:
             self._table = self._db.open_table(TABLE)
             self._add_missing_fields()
 
     @classmethod
-    def create(cls, path: str | Path, columns: dict[str, EncoderInfo]) -> LanceStore:
-        """Make an empty store whose vector columns come from ``columns``."""
+    def create(
+        cls, path: str | Path, columns: dict[str, EncoderInfo], *, ann: AnnSettings | None = None
+    ) -> LanceStore:
+        """Make an empty store whose vector columns come from ``columns``; ``ann``: approximate search."""
         root = Path(path)
         if (root / MANIFEST).exists():
             raise StoreError(f"a store already exists at {root}")
         if not columns:
             raise StoreError("a store needs at least one vector column")
         root.mkdir(parents=True, exist_ok=True)
-        StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}).save(root / MANIFEST)
+        manifest = StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}, ann=ann)
+        manifest.save(root / MANIFEST)
         return cls(root)
 
     @property
@@ -190,7 +198,8 @@ class LanceStore:
 
         Scores come from the column's matrix held in memory (reloaded when the table changes);
         Lance re-reads a flat column on every query, ten times slower. ``where`` is evaluated
-        by Lance and masks the scores.
+        by Lance and masks the scores. Unfiltered searches of a big column in a store with
+        ``ann`` settings use the approximate index instead (see :meth:`_approximate`).
         """
         check_encoder(self._manifest, column, encoder)
         query = np.asarray(vector, dtype=np.float32).ravel()
@@ -199,6 +208,9 @@ class LanceStore:
         if self._table is None or k <= 0:
             return []
         ids, matrix, position = self._matrix(column)
+        ann = self._manifest.ann
+        if ann is not None and not (where and where.strip()) and len(ids) >= max(ann.min_rows, 1):
+            return self._approximate(column, query, k, ids, matrix)
         scores = matrix @ query
         if where and where.strip():
             try:
@@ -211,6 +223,24 @@ class LanceStore:
         order = _top_k(scores, ids, k)
         rows = {row["id"]: row for row in self.get([ids[i] for i in order])}
         return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order]
+
+    def _approximate(
+        self, column: str, query: np.ndarray, k: int, ids: list[str], matrix: np.ndarray
+    ) -> list[StoredHit]:
+        """Top-``k`` from the column's FAISS index (rebuilt when the table changes), ties by id."""
+        assert self._manifest.ann is not None
+        version = self._table.version
+        cached = self._ann.get(column)
+        if cached is None or cached[0] != version:
+            cached = (version, AnnIndex(matrix, self._manifest.ann))
+            self._ann[column] = cached
+        # a few extra candidates so that ties at the k-th score are broken by id, as in exact search
+        scores, rows = cached[1].search(query, k + 10)
+        found = [(float(s), ids[r]) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
+        found.sort(key=lambda pair: (-pair[0], pair[1]))
+        found = found[:k]
+        fields = {row["id"]: row for row in self.get([pid for _, pid in found])}
+        return [StoredHit(pid, score, fields[pid]) for score, pid in found]
 
     def _matrix(self, column: str) -> tuple[list[str], np.ndarray, dict[str, int]]:
         """``column``'s ids, vectors and row of each id, cached until the table's version changes."""

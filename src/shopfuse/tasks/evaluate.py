@@ -15,11 +15,16 @@ from shopfuse.errors import ConfigError
 from shopfuse.evaluation.attributes import attribute_metrics
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
 
-__all__ = ["evaluate_attributes", "evaluate_retrieval", "temporary_engine"]
+__all__ = ["engine_for", "evaluate_attributes", "evaluate_retrieval", "temporary_engine"]
 
 
 def temporary_engine(model: Path | None, folder: Path) -> Any:
     """An engine over a fresh store in ``folder`` that uses ``model`` (or the raw encoders)."""
+    return engine_for(model, folder / "store")
+
+
+def engine_for(model: Path | None, store: Path) -> Any:
+    """An engine over the store at ``store`` (made if missing) that uses ``model`` or the raw encoders."""
     from shopfuse.engine import Engine
     from shopfuse.model.shop_model import ShopModel
 
@@ -31,7 +36,7 @@ def temporary_engine(model: Path | None, folder: Path) -> Any:
             image_encoder=trained.config.image_encoder,
             model=str(Path(model).resolve()),
         )
-    return Engine.open(folder / "store", config)
+    return Engine.open(store, config)
 
 
 def evaluate_retrieval(

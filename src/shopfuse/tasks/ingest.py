@@ -311,11 +311,14 @@ def ingest(
     sync: bool = True,
     batch_size: int = 64,
     progress: bool = True,
+    atomic: bool = False,
 ) -> IngestReport:
     """Store every product of ``catalog`` whose content changed; with ``sync``, delete vanished ids.
 
     Each batch is one store commit, so a killed run resumes where it stopped: products already
-    stored carry the hash of their content and are skipped next time.
+    stored carry the hash of their content and are skipped next time. With ``atomic`` the
+    products are still encoded batch by batch but stored in one commit at the end, so a killed
+    run leaves all of them or none (for small catalogues, such as one posted request).
     """
     started = time.perf_counter()
     report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
@@ -330,19 +333,22 @@ def ingest(
             report.unchanged += 1
         else:
             todo.append((product, digest))
+    pending: list[Record] = []
     with tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress) as bar:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
             records, problems = encoder.encode([p for p, _ in chunk], [h for _, h in chunk])
             report.problems.extend(problems)
             report.skipped += len(chunk) - len(records)
-            store.upsert(records)
-            for record in records:
-                if record.product.id in existing:
-                    report.updated += 1
-                else:
-                    report.added += 1
+            if atomic:
+                pending.extend(records)
+            else:
+                store.upsert(records)
+                _count_stored(records, existing, report)
             bar.update(len(chunk))
+    if pending:
+        store.upsert(pending)
+        _count_stored(pending, existing, report)
     if sync and catalog.products:
         vanished = sorted(set(existing) - catalog.seen_ids)
         report.deleted = store.delete(vanished)
@@ -350,6 +356,15 @@ def ingest(
         store.optimize()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _count_stored(records: Sequence[Record], existing: dict[str, str], report: IngestReport) -> None:
+    """Count stored records as added or updated."""
+    for record in records:
+        if record.product.id in existing:
+            report.updated += 1
+        else:
+            report.added += 1
 
 
 def _coerce_attributes(catalog: Catalog, store: VectorStore, report: IngestReport) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,13 +16,13 @@ from shopfuse.encoders.base import EncoderInfo, ImageEncoder, TextEncoder, l2_no
 from shopfuse.errors import ConfigError, EncoderMismatchError
 from shopfuse.store.base import VectorStore
 from shopfuse.tasks.ingest import PRODUCT
-from shopfuse.types import Hit
+from shopfuse.types import Hit, TextRole
 
 if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
     from shopfuse.query.ranking import AttributeRanker
 
-__all__ = ["QueryModel", "Searcher"]
+__all__ = ["QueryModel", "QueryVectorCache", "Searcher"]
 
 
 class QueryModel(Protocol):
@@ -32,6 +36,103 @@ class QueryModel(Protocol):
     def embed_query(self, text_vectors: np.ndarray) -> np.ndarray:
         """Query vectors into the joint space."""
         ...
+
+
+class QueryVectorCache:
+    """A thread-safe LRU of encoded texts, keyed by the encoder's space, the role and the text.
+
+    Shops see the same queries again and again; encoding one costs milliseconds, a hit about a
+    microsecond. Vectors are returned read-only, since every caller shares them. A 512-d vector
+    takes 2 KiB, so the default 10,000 entries hold about 20 MiB.
+
+    Misses are encoded in micro-batches: the first thread to miss encodes every text that
+    concurrent requests are waiting for in one call, while they wait; under load this beats
+    many single-text calls fighting over the cores, and a text asked for twice at once is
+    encoded once. ``size=0`` keeps nothing but still batches.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self.batches = 0
+        self._items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str, str], Future[np.ndarray]] = {}
+        self._queue: list[tuple[TextEncoder, tuple[str, str, str]]] = []
+        self._leading = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def encode(self, encoder: TextEncoder, texts: Sequence[str], *, role: TextRole = "query") -> np.ndarray:
+        """``encoder.encode_text(texts, role=role)``, encoding only the texts not cached."""
+        if not texts:
+            return encoder.encode_text([], role=role)
+        space = encoder.text_info.space
+        results: list[np.ndarray | Future[np.ndarray]] = []
+        with self._lock:
+            for text in texts:
+                key = (space, role, text)
+                vector = self._items.get(key)
+                if vector is not None:
+                    self._items.move_to_end(key)
+                    self.hits += 1
+                    results.append(vector)
+                    continue
+                self.misses += 1
+                waiting = self._pending.get(key)
+                if waiting is None:
+                    waiting = self._pending[key] = Future()
+                    self._queue.append((encoder, key))
+                results.append(waiting)
+            lead = bool(self._queue) and not self._leading
+            if lead:
+                self._leading = True
+        if lead:
+            self._drain()
+        return np.stack([r.result() if isinstance(r, Future) else r for r in results])
+
+    def _drain(self) -> None:
+        """Encode queued texts, batch after batch, until no one is waiting."""
+        while True:
+            with self._lock:
+                queue, self._queue = self._queue, []
+                if not queue:
+                    self._leading = False
+                    return
+            groups: dict[tuple[int, str], list[tuple[TextEncoder, tuple[str, str, str]]]] = {}
+            for encoder, key in queue:
+                groups.setdefault((id(encoder), key[1]), []).append((encoder, key))
+            for (_, role), items in groups.items():
+                try:
+                    vectors = items[0][0].encode_text([key[2] for _, key in items], role=role)  # type: ignore[arg-type]
+                except BaseException as exc:
+                    with self._lock:
+                        for _, key in items:
+                            self._pending.pop(key).set_exception(exc)
+                    continue
+                with self._lock:
+                    self.batches += 1
+                    for (_, key), row in zip(items, vectors, strict=True):
+                        vector = np.array(row, dtype=np.float32)
+                        vector.setflags(write=False)
+                        if self.size > 0:
+                            self._items[key] = vector
+                            self._items.move_to_end(key)
+                        self._pending.pop(key).set_result(vector)
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+
+    def stats(self) -> dict[str, int]:
+        """Entries, hits, misses and encoder calls so far."""
+        return {
+            "entries": len(self._items),
+            "size": self.size,
+            "hits": self.hits,
+            "misses": self.misses,
+            "batches": self.batches,
+        }
 
 
 @dataclass(slots=True)
@@ -52,6 +153,14 @@ class Searcher:
     rewrite_weight: float = 0.5
     lexical: LexicalIndex | None = None
     """BM25 over the products' words, for ``lexical`` and ``hybrid`` queries."""
+    query_cache: QueryVectorCache | None = None
+    """Encoded queries kept for repeats; none: every query is encoded."""
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors of ``texts`` by the store's text encoder, through the cache if there is one."""
+        if self.query_cache is None:
+            return self.text.encode_text(list(texts), role="query")
+        return self.query_cache.encode(self.text, texts, role="query")
 
     def hybrid_query(
         self,
@@ -121,13 +230,13 @@ class Searcher:
             parsed = self.ranker.parse(query)
             if parsed.constraints:
                 # the query and its rewrite in the catalogue's words ("黑色裤子" -> "Black Trousers")
-                both = self.text.encode_text([query, parsed.rewrite], role="query")
+                both = self.encode_queries([query, parsed.rewrite])
                 vector = l2_normalize(
                     ((1 - self.rewrite_weight) * both[0] + self.rewrite_weight * both[1])[None, :]
                 )
                 joint = self.model.embed_query(vector)[0]
                 return self.ranker.search(joint, parsed, k=k, where=where)
-        vector = self.text.encode_text([query], role="query")[0]
+        vector = self.encode_queries([query])[0]
         if self.model is not None:
             joint = self.model.embed_query(vector[None, :])[0]
             return self.vector_query(joint, self.model.joint_info, k=k, where=where)

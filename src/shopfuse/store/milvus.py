@@ -1,0 +1,516 @@
+"""The scale-out store: one Milvus collection, embedded (Milvus Lite file) or on a Milvus server.
+
+Location: a folder (Milvus Lite: ``milvus.db`` plus the ``store.json`` manifest inside it, like
+the Lance store) or ``milvus://[user:password@]host:port/collection`` for a Milvus server, where
+the manifest, the version counter and any other documents (the engine config) live in the
+collection ``<collection>_meta`` so every machine pointing at the URI sees the same store.
+
+Schema of the data collection: ``id`` (primary key), ``hash``, ``doc`` (JSON: product fields,
+attributes, OCR text, contributions: new attributes need no schema change) and, per vector
+column, ``vec_<column>`` plus the flag ``has_<column>`` (products lacking the modality hold a
+zero vector that every search filters out). Vector fields carry a FLAT inner-product index
+(exact search) unless the store is made with ``ann`` settings (HNSW or IVF_FLAT).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+from shopfuse.config import AnnSettings
+from shopfuse.encoders._deps import require
+from shopfuse.encoders.base import EncoderInfo
+from shopfuse.errors import StoreError
+from shopfuse.registry import registry
+from shopfuse.store.attributes import attribute_type, coerce_attribute
+from shopfuse.store.base import Record, StoredHit, StoreManifest, check_encoder
+from shopfuse.store.milvus_filter import join_and, translate_filter
+
+__all__ = ["MilvusLocation", "MilvusStore", "is_milvus_uri", "parse_location", "read_document_at"]
+
+SCHEME = "milvus://"
+MANIFEST = "store.json"
+LITE_FILE = "milvus.db"
+LITE_COLLECTION = "products"
+DEFAULT_PORT = 19530
+FIELDS = ("title", "description", "lang", "image", "images", "video", "audio")
+"""Product fields kept in ``doc`` (besides the ``id`` primary key)."""
+RESERVED = frozenset({"id", *FIELDS, "_hash", "_ocr_text", "_contributions"})
+MAX_ID = 65_535
+MAX_LIMIT = 16_384
+"""Milvus answers at most this many rows per search or query call."""
+CHUNK = 1_000
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+
+
+def is_milvus_uri(location: str | Path) -> bool:
+    """Whether ``location`` names a Milvus server store (``milvus://...``)."""
+    return isinstance(location, str) and location.lower().startswith(SCHEME)
+
+
+@dataclass(frozen=True, slots=True)
+class MilvusLocation:
+    """Where a Milvus store lives: the client URI, the collection, and the local folder if any."""
+
+    uri: str
+    collection: str
+    folder: Path | None = None
+    token: str = ""
+
+    @property
+    def meta(self) -> str:
+        """The collection holding the manifest, the version counter and other documents."""
+        return f"{self.collection}_meta"
+
+    def __str__(self) -> str:
+        return str(self.folder) if self.folder else f"{self.uri}/{self.collection}"
+
+
+def parse_location(location: str | Path) -> MilvusLocation:
+    """A folder (Milvus Lite) or ``milvus://[user:password@]host[:port]/collection``."""
+    if not is_milvus_uri(location):
+        folder = Path(location)
+        return MilvusLocation(str(folder / LITE_FILE), LITE_COLLECTION, folder)
+    text = str(location)
+    expected = f"expected {SCHEME}host:port/collection, e.g. {SCHEME}localhost:19530/products"
+    try:
+        parts = urlsplit(text)
+        port = parts.port or DEFAULT_PORT
+    except ValueError as exc:
+        raise StoreError(f"malformed Milvus URI {text!r}: {exc}; {expected}") from exc
+    if not parts.hostname:
+        raise StoreError(f"malformed Milvus URI {text!r}: no host; {expected}")
+    collection = parts.path.strip("/")
+    if not collection:
+        raise StoreError(f"malformed Milvus URI {text!r}: no collection; {expected}")
+    if not _NAME.match(collection) or collection.endswith("_meta"):
+        raise StoreError(
+            f"malformed Milvus URI {text!r}: collection {collection!r} must be letters, digits and "
+            "underscores, start with a letter or underscore and not end in '_meta'"
+        )
+    if parts.query or parts.fragment:
+        raise StoreError(f"malformed Milvus URI {text!r}: unexpected '?' or '#' part; {expected}")
+    token = ""
+    if parts.username is not None:
+        token = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return MilvusLocation(f"http://{parts.hostname}:{port}", collection, None, token)
+
+
+def vector_field(column: str) -> str:
+    """Name of the Milvus field that holds ``column``'s vectors."""
+    return f"vec_{column}"
+
+
+def flag_field(column: str) -> str:
+    """Name of the boolean field saying whether a product has a ``column`` vector."""
+    return f"has_{column}"
+
+
+@registry.register("store", "milvus")
+class MilvusStore:
+    """Products, attributes and per-modality vectors in one Milvus collection (see the module doc).
+
+    Milvus has no multi-call transactions: :meth:`upsert` checks every record before writing and
+    then writes in calls of 1,000 rows, each atomic. The version counter kept in the meta
+    collection rises after every write, also when another process or machine made it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.location = parse_location(path)
+        self.path: str | Path = self.location.folder or str(path)
+        if self.location.folder is not None and not (self.location.folder / MANIFEST).is_file():
+            raise StoreError(f"no shopfuse store at {self.location} (missing {MANIFEST})")
+        self._client = _connect(self.location)
+        if not self._client.has_collection(self.location.meta):
+            raise StoreError(f"no shopfuse store at {self.location} (no {self.location.meta} collection)")
+        self._manifest = self._load_manifest()
+        self._client.load_collection(self.location.collection)
+        self._client.load_collection(self.location.meta)
+
+    @classmethod
+    def create(
+        cls, path: str | Path, columns: dict[str, EncoderInfo], *, ann: AnnSettings | None = None
+    ) -> MilvusStore:
+        """Make an empty store whose vector columns come from ``columns``; ``ann``: approximate search."""
+        location = parse_location(path)
+        if not columns:
+            raise StoreError("a store needs at least one vector column")
+        bad = [c for c in columns if not _NAME.match(c)]
+        if bad:
+            raise StoreError(f"vector column names must be letters, digits and underscores: {bad}")
+        if location.folder is not None:
+            if (location.folder / MANIFEST).exists():
+                raise StoreError(f"a store already exists at {location}")
+            location.folder.mkdir(parents=True, exist_ok=True)
+        client = _connect(location)
+        if client.has_collection(location.meta) or client.has_collection(location.collection):
+            raise StoreError(f"a store already exists at {location} (collection {location.collection})")
+        manifest = StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}, ann=ann)
+        _create_collections(client, location, manifest)
+        _put_document(client, location.meta, "version", "0")
+        if location.folder is not None:
+            manifest.save(location.folder / MANIFEST)
+        else:
+            _put_document(client, location.meta, "manifest", manifest.model_dump_json())
+        client.close()
+        return cls(path)
+
+    # -- documents kept with the store (manifest, version, engine config) -----------------------
+
+    def read_document(self, key: str) -> str | None:
+        """A text document stored with the store under ``key`` (``None`` if there is none)."""
+        rows = self._client.query(
+            self.location.meta, filter=f"key == {json.dumps(key)}", output_fields=["value"], limit=1
+        )
+        return str(rows[0]["value"]) if rows else None
+
+    def write_document(self, key: str, value: str) -> None:
+        """Store a text document (at most 64 KiB) with the store under ``key``."""
+        _put_document(self._client, self.location.meta, key, value)
+
+    def _load_manifest(self) -> StoreManifest:
+        if self.location.folder is not None:
+            return StoreManifest.load(self.location.folder / MANIFEST)
+        text = self.read_document("manifest")
+        if text is None:
+            raise StoreError(f"no shopfuse store at {self.location} (no manifest in {self.location.meta})")
+        return StoreManifest.model_validate_json(text)
+
+    def _save_manifest(self) -> None:
+        if self.location.folder is not None:
+            self._manifest.save(self.location.folder / MANIFEST)
+        else:
+            self.write_document("manifest", self._manifest.model_dump_json())
+
+    def _bump_version(self) -> None:
+        _put_document(self._client, self.location.meta, "version", str(self.version + 1))
+
+    # -- the Protocol ---------------------------------------------------------------------------
+
+    @property
+    def manifest(self) -> StoreManifest:
+        """Vector columns with their encoders, and attribute types."""
+        return self._manifest
+
+    @property
+    def version(self) -> int:
+        """The write counter kept in the meta collection: every upsert and delete raises it."""
+        return int(self.read_document("version") or 0)
+
+    def count(self) -> int:
+        """Number of products."""
+        return self._count("")
+
+    def ids_where(self, where: str) -> list[str]:
+        """Ids of the products matching ``where``."""
+        return [row["id"] for row in self._iterate(["id"], self._filter(where))]
+
+    def modality_counts(self) -> dict[str, int]:
+        """Products that have a vector, per column."""
+        return {c: self._count(f"{flag_field(c)} == true") for c in self._manifest.columns}
+
+    def hashes(self) -> dict[str, str]:
+        """``{id: content hash}`` of every stored product."""
+        return {row["id"]: row["hash"] for row in self._iterate(["id", "hash"], "")}
+
+    def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
+        """Record attributes never seen before (they need no schema change); returns stored types."""
+        new = {n: t for n, t in types.items() if n not in self._manifest.attributes}
+        for name, kind in new.items():
+            if name in RESERVED or name.startswith("_"):
+                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            if kind not in ("string", "int64", "float64", "bool"):
+                raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
+        if new:
+            self._manifest.attributes.update(new)
+            self._save_manifest()
+        return {n: self._manifest.attributes[n] for n in types}
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        """Insert or replace ``records``: all are checked first, then written 1,000 rows per call."""
+        if not records:
+            return
+        ids = [r.product.id for r in records]
+        if len(set(ids)) != len(ids):
+            raise StoreError("upsert batch holds duplicate ids")
+        new_types = {
+            name: attribute_type(value)
+            for record in records
+            for name, value in record.product.attributes.items()
+            if value is not None and name not in self._manifest.attributes
+        }
+        rows = [self._row(record, new_types) for record in records]
+        self.ensure_attributes(new_types)
+        try:
+            for start in range(0, len(rows), CHUNK):
+                self._client.upsert(self.location.collection, rows[start : start + CHUNK])
+        finally:
+            self._bump_version()
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete products by id; returns how many existed."""
+        removed = 0
+        for start in range(0, len(ids), 500):
+            chunk = list(dict.fromkeys(ids[start : start + 500]))
+            found = self._client.query(
+                self.location.collection, filter=_id_in(chunk), output_fields=["id"], limit=len(chunk)
+            )
+            if found:
+                # not ``ids=``: pymilvus quotes those with '...' and no escaping
+                self._client.delete(self.location.collection, filter=_id_in([row["id"] for row in found]))
+                removed += len(found)
+        if removed:
+            self._bump_version()
+        return removed
+
+    def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Stored fields (no vectors) of ``ids`` that exist, in the order asked."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(dict.fromkeys(ids[start : start + 500]))
+            rows = self._client.query(
+                self.location.collection, filter=_id_in(chunk), output_fields=["id", "doc"], limit=len(chunk)
+            )
+            for row in rows:
+                found[row["id"]] = self._public(row["id"], row["doc"])
+        return [found[i] for i in ids if i in found]
+
+    def search(
+        self,
+        column: str,
+        vector: np.ndarray,
+        *,
+        encoder: EncoderInfo,
+        k: int = 10,
+        where: str | None = None,
+        ef_search: int | None = None,
+        nprobe: int | None = None,
+    ) -> list[StoredHit]:
+        """Top-``k`` by inner product in ``column`` among rows matching ``where``; ties by id.
+
+        Exact with the default FLAT index; with ``ann`` settings, Milvus's HNSW or IVF_FLAT
+        (``ef_search``/``nprobe`` override the settings for this call). ``k`` is capped at 16,374.
+        """
+        check_encoder(self._manifest, column, encoder)
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        if query.shape[0] != encoder.dim:
+            raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
+        if k <= 0:
+            return []
+        limit = min(k + 10, MAX_LIMIT)  # extra rows so that ties at the k-th score break by id
+        condition = join_and([f"{flag_field(column)} == true", self._filter(where) if where else ""])
+        found = self._client.search(
+            self.location.collection,
+            data=[query.tolist()],
+            anns_field=vector_field(column),
+            limit=limit,
+            filter=condition,
+            output_fields=["id", "doc"],
+            search_params={"metric_type": "IP", "params": self._search_params(limit, ef_search, nprobe)},
+        )
+        hits = sorted(found[0], key=lambda hit: (-float(hit["distance"]), hit["id"]))[:k]
+        return [
+            StoredHit(hit["id"], float(hit["distance"]), self._public(hit["id"], hit["entity"]["doc"]))
+            for hit in hits
+        ]
+
+    def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
+        """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
+        info = self._manifest.encoder(column)
+        ids: list[str] = []
+        rows: list[Any] = []
+        for row in self._iterate(["id", vector_field(column)], f"{flag_field(column)} == true"):
+            ids.append(row["id"])
+            rows.append(row[vector_field(column)])
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(ids), info.dim)
+        return ids, matrix
+
+    def optimize(self) -> None:
+        """Flush and compact the collection (Milvus merges small segments in the background)."""
+        self._client.flush(self.location.collection)
+        with contextlib.suppress(Exception):  # Milvus Lite has no compaction: nothing to do
+            self._client.compact(self.location.collection)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._client.close()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _search_params(self, limit: int, ef_search: int | None, nprobe: int | None) -> dict[str, Any]:
+        ann = self._manifest.ann
+        if ann is None:
+            return {}
+        if ann.kind == "hnsw":
+            return {"ef": max(ef_search or ann.ef_search, limit)}
+        return {"nprobe": nprobe or ann.nprobe}
+
+    def _filter(self, where: str | None) -> str:
+        """The Milvus expression for a SQL filter over product fields and attributes."""
+        if not where or not where.strip():
+            return ""
+        return translate_filter(where, self._resolve)
+
+    def _resolve(self, name: str, quoted: bool) -> str:
+        """Milvus expression of a product field or attribute named in a filter."""
+        known = ["id", *FIELDS, *self._manifest.attributes]
+        if name not in known and not quoted:
+            folded = [k for k in known if k.lower() == name.lower()]
+            name = folded[0] if len(folded) == 1 else name
+        if name == "id":
+            return "id"
+        if name not in known or name == "images":
+            raise StoreError(f"no field or attribute named {name!r}")
+        return f"doc[{json.dumps(name, ensure_ascii=False)}]"
+
+    def _count(self, condition: str) -> int:
+        rows = self._client.query(self.location.collection, filter=condition, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def _iterate(self, fields: list[str], condition: str) -> Iterator[dict[str, Any]]:
+        """Every row matching ``condition``, ``fields`` only, fetched in pages."""
+        iterator = self._client.query_iterator(
+            self.location.collection, batch_size=4096, filter=condition, output_fields=fields
+        )
+        try:
+            while page := iterator.next():
+                yield from page
+        finally:
+            iterator.close()
+
+    def _row(self, record: Record, new_types: dict[str, str]) -> dict[str, Any]:
+        """A record as a Milvus row; raises :class:`StoreError` before anything is written."""
+        p = record.product
+        if not isinstance(p.id, str) or not p.id or len(p.id.encode()) > MAX_ID:
+            raise StoreError(f"product id {p.id!r} must be a non-empty string of at most {MAX_ID} bytes")
+        doc: dict[str, Any] = {
+            "title": p.title,
+            "description": p.description,
+            "lang": p.lang,
+            "image": p.image,
+            "images": list(p.images),
+            "video": p.video,
+            "audio": p.audio,
+            "_ocr_text": record.ocr_text,
+            "_contributions": record.contributions or None,
+        }
+        types = {**self._manifest.attributes, **new_types}
+        for name, value in p.attributes.items():
+            if value is None:
+                continue
+            if name in RESERVED or name.startswith("_"):
+                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            try:
+                doc[name] = coerce_attribute(value, types[name])
+            except ValueError as exc:
+                raise StoreError(f"attribute {name!r} does not fit its type {types[name]}: {exc}") from exc
+        try:
+            json.dumps(doc, allow_nan=False)
+        except ValueError as exc:
+            raise StoreError(f"product {p.id!r}: fields must be JSON (no NaN): {exc}") from exc
+        row: dict[str, Any] = {"id": p.id, "hash": record.content_hash, "doc": doc}
+        for column, info in self._manifest.encoders().items():
+            vector = record.vectors.get(column)
+            if vector is not None and np.shape(vector) != (info.dim,):
+                raise StoreError(
+                    f"product {p.id!r}: {column!r} vector has shape {np.shape(vector)}, "
+                    f"expected ({info.dim},)"
+                )
+            row[flag_field(column)] = vector is not None
+            values = np.zeros(info.dim, np.float32) if vector is None else np.asarray(vector, np.float32)
+            if not np.all(np.isfinite(values)):
+                raise StoreError(f"product {p.id!r}: {column!r} vector holds NaN or infinity")
+            row[vector_field(column)] = values.tolist()
+        return row
+
+    def _public(self, pid: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A stored row as product fields plus an ``attributes`` dict (same shape as Lance's)."""
+        row: dict[str, Any] = {"id": pid}
+        for name in FIELDS:
+            row[name] = doc.get(name)
+        row["images"] = list(row["images"] or [])
+        row["attributes"] = {name: doc.get(name) for name in self._manifest.attributes}
+        row["ocr_text"] = doc.get("_ocr_text")
+        row["contributions"] = doc.get("_contributions") or {}
+        return row
+
+
+def _connect(location: MilvusLocation) -> Any:
+    """A ``MilvusClient`` for ``location``; connection failures become :class:`StoreError`."""
+    pymilvus = require("pymilvus", "pymilvus", "milvus", "the Milvus store")
+    if location.folder is not None:
+        require("milvus_lite", "milvus-lite", "milvus", "the embedded Milvus Lite store")
+    try:
+        return pymilvus.MilvusClient(uri=location.uri, token=location.token)
+    except Exception as exc:  # pymilvus raises MilvusException or grpc errors
+        raise StoreError(f"cannot connect to Milvus at {location}: {exc}") from exc
+
+
+def read_document_at(location: MilvusLocation, key: str) -> str | None:
+    """A document stored with the store at ``location``; ``None`` when there is no store there."""
+    client = _connect(location)
+    try:
+        if not client.has_collection(location.meta):
+            return None
+        rows = client.query(
+            location.meta, filter=f"key == {json.dumps(key)}", output_fields=["value"], limit=1
+        )
+        return str(rows[0]["value"]) if rows else None
+    finally:
+        client.close()
+
+
+def _create_collections(client: Any, location: MilvusLocation, manifest: StoreManifest) -> None:
+    """The data collection (with its vector indexes) and the meta collection."""
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
+    schema.add_field("hash", DataType.VARCHAR, max_length=1024)
+    schema.add_field("doc", DataType.JSON)
+    index = client.prepare_index_params()
+    for column, info in manifest.encoders().items():
+        schema.add_field(flag_field(column), DataType.BOOL)
+        schema.add_field(vector_field(column), DataType.FLOAT_VECTOR, dim=info.dim)
+        kind, params = _index(manifest.ann)
+        # pymilvus 3 sends build parameters as flat key/value pairs, which Milvus servers read;
+        # Milvus Lite 3.2 reads only the legacy JSON "params" pair (servers accept it too)
+        both = {**params, "params": params} if params else {}
+        index.add_index(vector_field(column), index_type=kind, metric_type="IP", params=both)
+    client.create_collection(
+        location.collection, schema=schema, index_params=index, consistency_level="Strong"
+    )
+
+    meta = client.create_schema(auto_id=False, enable_dynamic_field=False)
+    meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
+    meta.add_field("value", DataType.VARCHAR, max_length=65_535)
+    meta.add_field("_v", DataType.FLOAT_VECTOR, dim=2)  # Milvus needs a vector field in every collection
+    meta_index = client.prepare_index_params()
+    meta_index.add_index("_v", index_type="FLAT", metric_type="L2")
+    client.create_collection(location.meta, schema=meta, index_params=meta_index, consistency_level="Strong")
+
+
+def _index(ann: AnnSettings | None) -> tuple[str, dict[str, Any]]:
+    """Milvus index type and build parameters for a vector field."""
+    if ann is None:
+        return "FLAT", {}
+    if ann.kind == "hnsw":
+        return "HNSW", {"M": ann.m, "efConstruction": ann.ef_construction}
+    return "IVF_FLAT", {"nlist": ann.nlist or 1024}
+
+
+def _put_document(client: Any, meta: str, key: str, value: str) -> None:
+    client.upsert(meta, [{"key": key, "value": value, "_v": [0.0, 0.0]}])
+
+
+def _id_in(ids: Sequence[str]) -> str:
+    """A Milvus ``id in [...]`` expression with safely quoted ids."""
+    return "id in [" + ", ".join(json.dumps(i, ensure_ascii=False) for i in ids) + "]"

@@ -1,0 +1,108 @@
+"""Milvus store specifics: URI parsing, the filter whitelist, documents kept with the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shopfuse.encoders.base import EncoderInfo
+from shopfuse.errors import StoreError
+from shopfuse.store.locate import backend_of, work_folder
+from shopfuse.store.milvus import MilvusStore, is_milvus_uri, parse_location
+from shopfuse.store.milvus_filter import translate_filter
+
+TEXT = EncoderInfo("t", "1", 4, "space-t")
+
+
+def test_uri_parsing() -> None:
+    parsed = parse_location("milvus://db.example:19531/shop_products")
+    assert (parsed.uri, parsed.collection, parsed.folder, parsed.meta) == (
+        "http://db.example:19531",
+        "shop_products",
+        None,
+        "shop_products_meta",
+    )
+    assert parse_location("milvus://localhost/products").uri == "http://localhost:19530"
+    assert parse_location("milvus://user:p%40ss@h:1/c").token == "user:p@ss"
+    local = parse_location("some/folder")
+    assert local.folder == Path("some/folder") and local.uri.endswith("milvus.db")
+    assert is_milvus_uri("MILVUS://h:1/c") and not is_milvus_uri(Path("milvus:/h:1/c"))
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("milvus://", "no host"),
+        ("milvus://host:19530", "no collection"),
+        ("milvus://host:19530/", "no collection"),
+        ("milvus://host:port/c", "malformed Milvus URI"),
+        ("milvus://host:99999/c", "malformed Milvus URI"),
+        ("milvus://host:19530/a/b", "must be letters"),
+        ("milvus://host:19530/bad-name", "must be letters"),
+        ("milvus://host:19530/x_meta", "must be letters"),
+        ("milvus://host:19530/c?db=x", "unexpected"),
+    ],
+)
+def test_malformed_uris_are_clear_errors(uri: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        parse_location(uri)
+
+
+def test_work_folder_and_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPFUSE_CACHE", str(tmp_path))
+    assert work_folder("milvus://h:1/c") == tmp_path / "milvus" / "h-1-c"
+    assert backend_of("milvus://h:1/c") == "milvus"
+    assert backend_of(tmp_path / "new") == "lance"
+    assert backend_of(tmp_path / "new", "milvus") == "milvus"
+
+
+def _resolve(name: str, quoted: bool) -> str:
+    if name not in ("id", "gender", "size", "colour group"):
+        raise StoreError(f"no field or attribute named {name!r}")
+    return "id" if name == "id" else f'doc["{name}"]'
+
+
+def test_translation_keeps_three_valued_logic() -> None:
+    assert translate_filter("size > 3", _resolve) == '(doc["size"] > 3)'
+    assert translate_filter("NOT size > 3", _resolve) == '(doc["size"] is not null and not (doc["size"] > 3))'
+    assert translate_filter("`colour group` = 'o''\"k'", _resolve) == '(doc["colour group"] == "o\'\\"k")'
+    assert translate_filter("1 <= size", _resolve) == '(doc["size"] >= 1)'
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "lower(gender) = 'women'",
+        "gender = size",
+        "1 = 1",
+        "gender IN (SELECT 1)",
+        "t.gender = 'x'",
+        "gender = 'a' UNION SELECT 1",
+        "size + 1 > 2",
+        "gender IS TRUE",
+        "nope = 1",
+        "gender LIKE size",
+    ],
+)
+def test_filters_outside_the_whitelist_are_refused(where: str) -> None:
+    with pytest.raises(StoreError, match="invalid filter"):
+        translate_filter(where, _resolve)
+
+
+def test_documents_and_reopen(tmp_path: Path) -> None:
+    store = MilvusStore.create(tmp_path / "s", {"text": TEXT})
+    store.write_document("engine", '{"a": 1}')
+    before = store.version
+    store.ensure_attributes({"colour": "string"})
+    reopened = MilvusStore(tmp_path / "s")
+    assert reopened.read_document("engine") == '{"a": 1}'
+    assert reopened.read_document("missing") is None
+    assert reopened.manifest.attributes == {"colour": "string"}
+    assert reopened.delete(["nothing"]) == 0 and reopened.version == before
+    with pytest.raises(StoreError, match="already exists"):
+        MilvusStore.create(tmp_path / "s", {"text": TEXT})
+    with pytest.raises(StoreError, match="no shopfuse store"):
+        MilvusStore(tmp_path / "elsewhere")
+    assert store.search("text", np.ones(4, np.float32), encoder=TEXT, k=0) == []
