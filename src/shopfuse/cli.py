@@ -302,6 +302,9 @@ def serve(
             log_level="warning",
         )
         return
+    from shopfuse.service.factory import single_threaded_math
+
+    single_threaded_math()
     try:
         engine = _open(store)
         engine.query_cache.size = query_cache

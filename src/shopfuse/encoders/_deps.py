@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
@@ -19,6 +20,7 @@ def require(module: str, package: str, extra: str, purpose: str) -> ModuleType:
         raise MissingDependencyError(package, extra, purpose) from exc
 
 
+@functools.cache
 def package_version(package: str) -> str:
     """Installed version of ``package``, or ``unknown``."""
     try:

@@ -261,7 +261,7 @@ class LanceStore:
             return self._field_cache[1], self._field_cache[2]
         if self._table.count_rows() > FIELD_CACHE_ROWS:
             return None
-        table = self._scan(self._field_columns())
+        table = self._scan(self._field_columns()).combine_chunks()  # one chunk: take() stays cheap
         position = {pid: row for row, pid in enumerate(table.column("id").to_pylist())}
         self._field_cache = (version, table, position)
         return table, position
