@@ -18,7 +18,7 @@ from shopfuse.errors import ConfigError, StoreError
 from shopfuse.recommend.complements import ComplementModel
 from shopfuse.recommend.interactions import Event, Interactions, read_interactions, write_interactions
 from shopfuse.recommend.methods import Recommender, top_k
-from shopfuse.recommend.profiles import Profile, Segment, build_profile, segment_users
+from shopfuse.recommend.profiles import Profile, Segment, build_profile, interest_attributes, segment_users
 from shopfuse.recommend.space import ItemSpace
 from shopfuse.registry import registry
 
@@ -197,8 +197,9 @@ class Recommendations:
     def profiles(self) -> list[Profile]:
         """Every user's profile."""
         bands = self.price_bands()
+        names = interest_attributes(self.space)
         return [
-            build_profile(user, events, self.space, self.interactions, price_bands=bands)
+            build_profile(user, events, self.space, self.interactions, price_bands=bands, attributes=names)
             for user, events in self.histories.items()
         ]
 

@@ -148,16 +148,14 @@ def evaluate_recommendations(
     Recall@k, MAP@k, nDCG@k, HitRate@k, catalogue coverage and the share of recommended items
     that were cold, plus a complete-the-look check on held-out baskets.
     """
-    from shopfuse.tasks.evaluate import engine_for
+    from shopfuse.tasks.evaluate import engine_for, ingest_all
 
     train_events = read_interactions(train)
     test_events = read_interactions(test)
     with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
         engine = engine_for(model, store or Path(tmp) / "store")
         if store is None or engine.store.count() == 0:
-            report = engine.ingest(items, mapping, progress=progress, report_path=Path(tmp) / "report.jsonl")
-            if report.stored == 0:
-                raise ConfigError(f"nothing from {items} could be ingested: {report.summary()}")
+            ingest_all(engine, items, mapping, Path(tmp), progress)
         space = ItemSpace.from_store(engine.store)
         filled = fill_predicted_attributes(engine, space)
         started = time.perf_counter()

@@ -14,7 +14,7 @@ from shopfuse.encoders.base import l2_normalize
 from shopfuse.recommend.interactions import Event, Interactions
 from shopfuse.recommend.space import ItemSpace
 
-__all__ = ["Profile", "Segment", "build_profile", "plot_segments", "segment_users"]
+__all__ = ["Profile", "Segment", "build_profile", "interest_attributes", "plot_segments", "segment_users"]
 
 MAX_VALUES = 60
 """Attributes with more distinct values than this (names, codes, descriptions) are not interests."""
@@ -70,21 +70,25 @@ def build_profile(
     price_bands: Sequence[float] | None = None,
     half_life_days: float = 60.0,
     top: int = 5,
+    attributes: Sequence[str] | None = None,
 ) -> Profile:
     """The profile of ``user_id`` from ``events``; weights sum to 1 within each attribute.
 
     Items without a value for an attribute (photo-only products) do not dilute it; categories,
-    learned from content, cover every item. ``price_bands`` are the catalogue's price terciles.
+    learned from content, cover every item. ``price_bands`` are the catalogue's price terciles;
+    ``attributes`` the interest attributes (default: :func:`interest_attributes`, pass them when
+    profiling many users).
     """
     now = interactions.last_time
     history = interactions.history(events, space.index, now=now, half_life_days=half_life_days)
     profile = Profile(user_id=user_id, events=len(events), items=len(history))
     if not history:
         return profile
+    names = interest_attributes(space) if attributes is None else attributes
     per_attribute: dict[str, Counter[str]] = defaultdict(Counter)
     weight_of: dict[str, float] = defaultdict(float)
     for row, weight in history.items():
-        for name in interest_attributes(space):
+        for name in names:
             value = space.attributes[row].get(name)
             if isinstance(value, str) and value:
                 per_attribute[name][value] += weight  # type: ignore[assignment]

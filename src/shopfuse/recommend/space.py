@@ -90,12 +90,13 @@ class ItemSpace:
         count = min(count, len(self))
         km = KMeans(n_clusters=count, n_init=3, random_state=seed)
         self.categories = km.fit_predict(self.vectors).astype(np.int64)
-        self.category_names = [self._name(np.flatnonzero(self.categories == c)) for c in range(count)]
+        naming = _naming_attributes(self.attributes)
+        self.category_names = [self._name(np.flatnonzero(self.categories == c), naming) for c in range(count)]
 
-    def _name(self, members: np.ndarray) -> str:
-        """The most telling attribute value(s) among ``members``, or the commonest title word."""
+    def _name(self, members: np.ndarray, naming: list[str]) -> str:
+        """The commonest value of the ``naming`` attributes among ``members``, else of title words."""
         best: tuple[float, str] = (0.0, "")
-        for name in _naming_attributes(self.attributes):
+        for name in naming:
             values = Counter(
                 str(self.attributes[i][name])
                 for i in members

@@ -21,6 +21,7 @@ __all__ = [
     "StoredHit",
     "VectorStore",
     "check_encoder",
+    "check_query",
 ]
 
 SCHEMA_VERSION = 1
@@ -146,3 +147,12 @@ def check_encoder(manifest: StoreManifest, column: str, encoder: EncoderInfo) ->
             f"{stored.describe()} in space {stored.space!r}; search with the store's encoder "
             "or re-ingest into a new store"
         )
+
+
+def check_query(manifest: StoreManifest, column: str, vector: np.ndarray, encoder: EncoderInfo) -> np.ndarray:
+    """The query as a flat float32 vector, after checking its encoder and size against ``column``."""
+    check_encoder(manifest, column, encoder)
+    query = np.asarray(vector, dtype=np.float32).ravel()
+    if query.shape[0] != encoder.dim:
+        raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
+    return query

@@ -18,7 +18,7 @@ from shopfuse.errors import StoreError
 from shopfuse.registry import registry
 from shopfuse.store.ann import AnnIndex
 from shopfuse.store.attributes import attribute_type, coerce_attribute
-from shopfuse.store.base import Record, StoredHit, StoreManifest, check_encoder
+from shopfuse.store.base import Record, StoredHit, StoreManifest, check_query
 
 __all__ = ["LanceStore"]
 
@@ -209,10 +209,7 @@ class LanceStore:
         by Lance and masks the scores. Unfiltered searches of a big column in a store with
         ``ann`` settings use the approximate index instead (see :meth:`_approximate`).
         """
-        check_encoder(self._manifest, column, encoder)
-        query = np.asarray(vector, dtype=np.float32).ravel()
-        if query.shape[0] != encoder.dim:
-            raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
+        query = check_query(self._manifest, column, vector, encoder)
         if self._table is None or k <= 0:
             return []
         ids, matrix, position = self._matrix(column)

@@ -31,7 +31,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.registry import registry
 from shopfuse.store.attributes import attribute_type, coerce_attribute
-from shopfuse.store.base import Record, StoredHit, StoreManifest, check_encoder
+from shopfuse.store.base import Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.milvus_filter import join_and, translate_filter
 
 __all__ = ["MilvusLocation", "MilvusStore", "is_milvus_uri", "parse_location", "read_document_at"]
@@ -299,10 +299,7 @@ class MilvusStore:
         Exact with the default FLAT index; with ``ann`` settings, Milvus's HNSW or IVF_FLAT
         (``ef_search``/``nprobe`` override the settings for this call). ``k`` is capped at 16,374.
         """
-        check_encoder(self._manifest, column, encoder)
-        query = np.asarray(vector, dtype=np.float32).ravel()
-        if query.shape[0] != encoder.dim:
-            raise StoreError(f"query vector has {query.shape[0]} dims, {column!r} has {encoder.dim}")
+        query = check_query(self._manifest, column, vector, encoder)
         if k <= 0:
             return []
         limit = min(k + 10, MAX_LIMIT)  # extra rows so that ties at the k-th score break by id

@@ -15,7 +15,7 @@ from shopfuse.errors import ConfigError
 from shopfuse.evaluation.attributes import attribute_metrics
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
 
-__all__ = ["engine_for", "evaluate_attributes", "evaluate_retrieval", "temporary_engine"]
+__all__ = ["engine_for", "evaluate_attributes", "evaluate_retrieval", "ingest_all", "temporary_engine"]
 
 
 def temporary_engine(model: Path | None, folder: Path) -> Any:
@@ -39,6 +39,14 @@ def engine_for(model: Path | None, store: Path) -> Any:
     return Engine.open(store, config)
 
 
+def ingest_all(engine: Any, catalog: Path, mapping: FieldMapping | None, folder: Path, progress: bool) -> Any:
+    """Ingest ``catalog`` (report under ``folder``); a catalogue of which nothing was stored is an error."""
+    report = engine.ingest(catalog, mapping, progress=progress, report_path=folder / "report.jsonl")
+    if report.stored == 0:
+        raise ConfigError(f"nothing from {catalog} could be ingested: {report.summary()}")
+    return report
+
+
 def evaluate_retrieval(
     model: Path | None,
     catalog: Path,
@@ -54,9 +62,7 @@ def evaluate_retrieval(
     judgements = read_qrels(qrels)
     with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
         engine = temporary_engine(model, Path(tmp))
-        report = engine.ingest(catalog, mapping, progress=progress, report_path=Path(tmp) / "report.jsonl")
-        if report.stored == 0:
-            raise ConfigError(f"nothing from {catalog} could be ingested: {report.summary()}")
+        report = ingest_all(engine, catalog, mapping, Path(tmp), progress)
         run: dict[str, dict[str, float]] = {}
         for qid, text in tqdm(texts.items(), desc="queries", disable=not progress, unit="query"):
             run[qid] = {hit.id: hit.score for hit in engine.search_text(text, k=k)}
@@ -80,9 +86,7 @@ def evaluate_attributes(
     """
     with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
         engine = temporary_engine(model, Path(tmp))
-        report = engine.ingest(catalog, mapping, progress=progress, report_path=Path(tmp) / "report.jsonl")
-        if report.stored == 0:
-            raise ConfigError(f"nothing from {catalog} could be ingested: {report.summary()}")
+        ingest_all(engine, catalog, mapping, Path(tmp), progress)
         trained = set(engine.model.config.labels) if engine.model else set()
         unknown = [label for label in labels if label not in trained]
         if unknown:
