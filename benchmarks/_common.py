@@ -11,6 +11,7 @@ import os
 import platform
 import resource
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
@@ -25,6 +26,7 @@ SHARED_BOX_NOTE = (
     "compare rows of one run with each other, and treat absolute numbers as rough."
 )
 LOAD_AT_START = tuple(round(x, 2) for x in os.getloadavg())
+STARTED = time.monotonic()
 _PACKAGES = (
     "shopfuse",
     "numpy",
@@ -109,7 +111,11 @@ def _is_number(text: str) -> bool:
 
 
 def environment() -> dict[str, Any]:
-    """Machine, load and package versions, so results can be compared across runs."""
+    """Machine, load, run time and package versions, so results can be compared across runs.
+
+    ``timestamp`` is when the results were written (the end of the run) and ``elapsed_s`` the
+    wall-clock seconds since this module was imported (the start of the run).
+    """
     versions: dict[str, str | None] = {}
     for name in _PACKAGES:
         try:
@@ -118,6 +124,7 @@ def environment() -> dict[str, Any]:
             versions[name] = None
     return {
         "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "elapsed_s": round(time.monotonic() - STARTED, 1),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -328,7 +328,9 @@ def table_rows(results: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]
         default = r["alignment"] == DEFAULT_ALIGNMENT and r["fusion"] == DEFAULT_FUSION
         rows.append(
             [
-                r["row"] + (" (default)" if default else ""),
+                # the stored photo features are the frozen backbone's: default methods, not the
+                # default training (which tunes the backbone from 2,000 pairs on)
+                r["row"] + (" (default methods, frozen backbone)" if default else ""),
                 get(r, "image_only", "recall"), get(r, "image_only", "mrr"),
                 get(r, "full", "recall"), get(r, "full", "mrr"),
                 *(pair(r["attributes_photo"], label) for label in LABELS),

@@ -11,9 +11,11 @@ from shopfuse.errors import (
     CatalogError,
     ConfigError,
     EncoderMismatchError,
+    FilterError,
     MediaError,
     MissingDependencyError,
     ShopfuseError,
+    StoreDamagedError,
     StoreError,
 )
 from shopfuse.registry import registry
@@ -31,6 +33,7 @@ __all__ = [
     "Engine",
     "EngineConfig",
     "FieldMapping",
+    "FilterError",
     "Hit",
     "IngestReport",
     "MediaError",
@@ -39,6 +42,7 @@ __all__ = [
     "Problem",
     "Product",
     "ShopfuseError",
+    "StoreDamagedError",
     "StoreError",
     "__version__",
     "load_catalog",

@@ -177,8 +177,9 @@ def ingest(
     except ShopfuseError as exc:
         raise _fail(exc) from exc
     typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
-    if result.stored == 0 and result.unchanged == 0 and result.rows > 0:
-        typer.echo("error: nothing could be ingested", err=True)
+    if result.stored == 0 and result.unchanged == 0 and result.deleted == 0:
+        why = "the catalogue has no data rows" if result.rows == 0 else "nothing could be ingested"
+        typer.echo(f"error: {why}", err=True)
         raise typer.Exit(1)
 
 
@@ -264,6 +265,17 @@ def serve(
     query_cache: Annotated[
         int, typer.Option(min=0, help="Encoded text queries kept for repeats (0: none).")
     ] = 10_000,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Host header value to serve (repeatable; '*': any); default: localhost names when "
+            "listening on a loopback interface, else any."
+        ),
+    ] = None,
+    allow_new_attributes: Annotated[
+        bool, typer.Option(help="Let posted products add attributes the store does not have yet.")
+    ] = False,
+    max_request_mb: Annotated[float, typer.Option(min=0.01, help="Largest request body.")] = 16.0,
 ) -> None:
     """Serve a store over HTTP, with the web UI at / (OpenAPI docs at /docs)."""
     import os
@@ -277,15 +289,20 @@ def serve(
         media_roots=media_root or [],
         max_upload_bytes=int(max_upload_mb * 1_000_000),
         image_roots=[str(root) for root in image_root] if image_root else None,
+        allowed_hosts=allowed_host or _default_hosts(host),
+        allow_new_attributes=allow_new_attributes,
+        max_request_bytes=int(max_request_mb * 1_000_000),
     )
     if workers > 1:
         from shopfuse.service.factory import ENV_STORE, serve_environment
+        from shopfuse.store.integrity import open_once
         from shopfuse.store.locate import read_engine_config
         from shopfuse.store.milvus import is_milvus_uri
 
         try:
             if read_engine_config(store) is None:
                 raise _fail(ShopfuseError(f"no shopfuse store at {store}"))
+            open_once(store)  # damage stops the command here, in one line, not each worker in a traceback
         except ShopfuseError as exc:
             raise _fail(exc) from exc
         environment = serve_environment(store, settings, query_cache)
@@ -317,6 +334,13 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
+def _default_hosts(host: str) -> list[str]:
+    """Host headers served by default: the loopback names on a loopback interface, else any."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return ["localhost", "127.0.0.1", "::1"]
+    return ["*"]
+
+
 @app.command()
 def info(store: StoreOpt, as_json: JsonOpt = False) -> None:
     """Counts, modalities present and the encoders that made the vectors."""
@@ -335,6 +359,37 @@ def info(store: StoreOpt, as_json: JsonOpt = False) -> None:
     attrs = ", ".join(f"{n}:{t}" for n, t in details["attributes"].items())
     typer.echo(f"attributes {attrs or '-'}")
     typer.echo(f"ocr        {details['config']['ocr']}")
+
+
+@app.command()
+def check(
+    store: StoreOpt,
+    as_json: JsonOpt = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Make a damaged store ingestable again: move a damaged table into damaged/, or delete "
+            "products with bad vectors; then re-ingest the catalogue.",
+        ),
+    ] = False,
+) -> None:
+    """Re-hash the store's files and read every row: exit 1 when damage is found."""
+    from shopfuse.store.integrity import check_store, describe, repair_store
+
+    try:
+        report = check_store(store)
+        done = repair_store(store, report) if repair else []
+        if done:
+            report = check_store(store)
+    except ShopfuseError as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        typer.echo(json.dumps({**report.to_dict(), "repaired": done}, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(describe(report, done))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -637,6 +692,12 @@ def eval_retrieval(
     except ShopfuseError as exc:
         raise _fail(exc) from exc
     _write_json(metrics, out)
+    typer.echo(
+        f"scored {metrics['queries']} queries; not scored: {metrics['qrels_without_query']} judged "
+        f"queries missing from {queries}, {metrics['queries_without_judgement']} queries without a "
+        "relevant document in the qrels",
+        err=True,
+    )
 
 
 @eval_app.command("attributes")

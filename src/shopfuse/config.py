@@ -16,6 +16,7 @@ __all__ = [
     "AnnSettings",
     "ComponentSpec",
     "EngineConfig",
+    "FieldLimits",
     "OcrMode",
     "SavableConfig",
     "StoreBackend",
@@ -97,6 +98,34 @@ class AnnSettings(BaseModel):
     """IVF: clusters visited per query."""
 
 
+class FieldLimits(BaseModel):
+    """Size limits on what one catalogue row or posted product may hold (CLI ingest and the API).
+
+    Text over a limit is cut at a character boundary and reported as a warning; a row over the
+    id or attribute-count limits is refused and reported. Without limits a 0.25 MB title cost
+    2 GB in ingest and a 1 MB title held the service's write lock for 81 s.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id_bytes: int = Field(default=200, ge=1)
+    """Longest product id (UTF-8 bytes); longer ids are refused."""
+    title_bytes: int = Field(default=1024, ge=1)
+    """Longest title (UTF-8 bytes); longer titles are truncated."""
+    description_bytes: int = Field(default=65_536, ge=1)
+    """Longest description (UTF-8 bytes); longer ones are truncated."""
+    attribute_value_bytes: int = Field(default=4096, ge=1)
+    """Longest text attribute value (UTF-8 bytes); longer ones are truncated."""
+    attributes_per_product: int = Field(default=200, ge=1)
+    """Most non-empty attributes one product may carry; rows with more are refused."""
+    attribute_name_chars: int = Field(default=64, ge=1)
+    """Longest attribute (column) name; longer columns are not stored."""
+    store_attributes: int = Field(default=500, ge=1)
+    """Most attribute columns a store may hold; columns past it are not stored (reported)."""
+    media_path_chars: int = Field(default=4096, ge=1)
+    """Longest media path; longer ones are refused."""
+
+
 class EngineConfig(SavableConfig):
     """Everything needed to rebuild the encoders that made a store's vectors."""
 
@@ -115,3 +144,5 @@ class EngineConfig(SavableConfig):
     """Backend of a store in a local folder; a ``milvus://host:port/collection`` store is Milvus."""
     ann: AnnSettings | None = None
     """Approximate search for big stores (set when the store is created); ``None``: exact search."""
+    limits: FieldLimits = FieldLimits()
+    """Size limits on catalogue rows and posted products."""

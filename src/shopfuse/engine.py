@@ -11,7 +11,7 @@ from PIL import Image
 
 from shopfuse import encoders as _encoders  # noqa: F401  (registers the built-in encoders)
 from shopfuse import store as _stores  # noqa: F401  (registers the built-in stores)
-from shopfuse.catalog.load import load_catalog
+from shopfuse.catalog.load import Catalog, load_catalog
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
 from shopfuse.encoders.base import (
@@ -88,7 +88,8 @@ class Engine:
         With ``create=False`` a missing store is an error instead.
 
         An existing store keeps its encoders: a ``config`` naming other encoders is refused,
-        while run-time options (OCR mode, batch size, limits) are taken from ``config``.
+        while run-time options (OCR mode, batch size) are taken from ``config``; the backend,
+        approximate-search settings and field limits stay the store's.
         """
         root = path if isinstance(path, Path) or is_milvus_uri(path) else Path(path)
         stored = read_engine_config(root)
@@ -100,8 +101,10 @@ class Engine:
             return cls(root, config or EngineConfig(), create=True)
         if config is None:
             return cls(root, stored)
-        # the backend and index settings belong to the store, whatever the caller's config says
-        config = config.model_copy(update={"store_backend": stored.store_backend, "ann": stored.ann})
+        # the backend, index settings and limits belong to the store, whatever the caller's config says
+        config = config.model_copy(
+            update={"store_backend": stored.store_backend, "ann": stored.ann, "limits": stored.limits}
+        )
         for name in ("text_encoder", "image_encoder", "model"):
             if getattr(config, name) != getattr(stored, name):
                 raise ConfigError(
@@ -183,15 +186,36 @@ class Engine:
 
         With ``atomic`` every changed product is stored in one commit (all or none after a kill).
         """
-        loaded = load_catalog(catalog, mapping, limit=limit)
+        loaded = load_catalog(catalog, mapping, limit=limit, limits=self.config.limits)
+        return self.ingest_catalog(
+            loaded, sync=sync, progress=progress, report_path=report_path, atomic=atomic
+        )
+
+    def ingest_catalog(
+        self,
+        catalog: Catalog,
+        *,
+        sync: bool = True,
+        progress: bool = True,
+        report_path: str | Path | None = None,
+        atomic: bool = False,
+        optimize: bool = True,
+    ) -> IngestReport:
+        """Ingest products already read and validated (a file, or rows posted to the service).
+
+        ``optimize=False`` leaves compaction to the caller (the service compacts every so many
+        writes instead of after each).
+        """
         report = ingest(
-            loaded,
+            catalog,
             self.store,
             self.product_encoder(),
             sync=sync,
             batch_size=self.config.batch_size,
             progress=progress,
             atomic=atomic,
+            max_attributes=self.config.limits.store_attributes,
+            optimize=optimize,
         )
         if report_path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")

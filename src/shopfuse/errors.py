@@ -6,9 +6,11 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "EncoderMismatchError",
+    "FilterError",
     "MediaError",
     "MissingDependencyError",
     "ShopfuseError",
+    "StoreDamagedError",
     "StoreError",
 ]
 
@@ -40,6 +42,20 @@ class StoreError(ShopfuseError):
 
 class EncoderMismatchError(StoreError):
     """A query vector was made by another encoder than the one that made the store's vectors."""
+
+
+class StoreDamagedError(StoreError):
+    """A store file or folder (``part``) is missing or corrupt; the message says how to recover."""
+
+    def __init__(self, store: str, part: str, reason: str, advice: str) -> None:
+        super().__init__(f"damaged store {store}: {part} {reason}. {advice}")
+        self.store = store
+        self.part = part
+        self.reason = reason
+
+
+class FilterError(StoreError, ValueError):
+    """A search filter (``where``) is outside the filter language or could not be evaluated."""
 
 
 class MissingDependencyError(ShopfuseError, ImportError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from PIL import Image
 from shopfuse import encoders as _encoders  # noqa: F401  (registers the encoders)
 from shopfuse.encoders.base import ImageEncoder, TextEncoder
 from shopfuse.registry import registry
-from tests.helpers.tiny_clip import write_tiny_clip
+from tests.helpers.tiny_clip import COLOURS, caption, colour_square, train_tiny_clip, write_tiny_clip
 
 TEXTS = ["Men Black Leather Formal Shoes", "红色连衣裙", "robe rouge", "", "x" * 2000]
 
@@ -113,9 +114,17 @@ def test_colour_counts_in_image_vectors(tiny_clip: Path) -> None:
     assert red @ dark_red > red @ blue
 
 
-def test_clip_text_and_images_share_one_space(tiny_clip: Path) -> None:
-    encoder = build("text_encoder", "clip", tiny_clip)
+def test_clip_text_query_ranks_the_matching_photo_first(tmp_path: Path) -> None:
+    """Text and photos share one space: a caption finds photos of its colour among the others."""
+    encoder = registry.create("text_encoder", "clip", path=str(train_tiny_clip(tmp_path / "trained")))
     assert encoder.text_info.space == encoder.image_info.space
+    rng = random.Random(1)  # photos the model never saw: other shades, sizes and places
+    colours = [c for c in COLOURS for _ in range(3)]
+    photos = encoder.encode_images([colour_square(c, rng) for c in colours])
+    queries = encoder.encode_text([caption(c) for c in COLOURS], role="query")
+    for colour, scores in zip(COLOURS, queries @ photos.T, strict=True):
+        top = [colours[i] for i in np.argsort(-scores)[:3]]
+        assert top == [colour] * 3, f"{caption(colour)!r} ranked {top} first"
 
 
 def test_ocr_reads_printed_text_and_skips_plain_photos(fashion_csv: Path, hm_csv: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from shopfuse import store as _stores  # noqa: F401  (registers the stores)
 from shopfuse.config import AnnSettings
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
-from shopfuse.errors import EncoderMismatchError, StoreError
+from shopfuse.errors import EncoderMismatchError, FilterError, StoreError
 from shopfuse.registry import registry
 from shopfuse.store import Record, exact_search
 from shopfuse.types import Product
@@ -46,6 +47,17 @@ def records(n: int, seed: int = 0) -> list[Record]:
         )
         out.append(Record(product, f"hash{i}", vectors))
     return out
+
+
+def test_check_finds_a_healthy_store_clean_and_names_bad_vectors(store: Any) -> None:
+    store.upsert(records(30))
+    report = store.check()
+    assert report.ok, report.problems
+    assert report.rows == 30 and report.vectors == {"text": 30, "image": 20}
+    bad = records(1, seed=5)[0]
+    bad.vectors["text"] = bad.vectors["text"] * 0.5  # stored as it came: the check must notice
+    store.upsert([bad])
+    assert [d.ids for d in store.check().problems] == [("p0",)]
 
 
 def test_search_matches_numpy_reference(store: Any) -> None:
@@ -179,6 +191,13 @@ FILTER_CASES = [
     ("`colour group` = 'it''s red' AND sale = TRUE", lambda a: a["colour group"] == "it's red" and a["sale"]),
     ("3 < size", lambda a: (_num(a, "size") or 0) > 3),
     ("id = 'p4'", lambda a: a["id"] == "p4"),
+    ("GENDER = 'Men' AND NOT (size IS NULL OR price < 2)",
+     lambda a: a["gender"] == "Men" and a["size"] is not None and not a["price"] < 2),
+    ("size NOT BETWEEN 2 AND 8", lambda a: a["size"] is not None and not 2 <= a["size"] <= 8),
+    ("price BETWEEN 1 AND 2.5 OR `colour group` IN ('blue') AND title = 'title 3'",
+     lambda a: 1 <= a["price"] <= 2.5 or (a["colour group"] == "blue" and a["title"] == "title 3")),
+    ("size = 4.0 OR -1 > size", lambda a: a["size"] == 4),
+    ("sale = FALSE AND title LIKE '%1_'", lambda a: not a["sale"] and a["title"][-2] == "1"),
 ]  # fmt: skip
 
 
@@ -208,3 +227,43 @@ def test_unsupported_filters_are_refused_and_keep_the_data(store: Any, where: st
     with pytest.raises(StoreError, match="invalid filter"):
         store.search("text", np.ones(16, dtype=np.float32) / 4, encoder=TEXT, k=3, where=where)
     assert store.count() == 5
+
+
+HOSTILE_FILTERS = [
+    "length(repeat('a', 1000000000)) > 0",
+    "1=1) OR (1=1",
+    "gender = 'x') OR (1=1",
+    "1=1",
+    "_hash = 'x'",
+    "_vec_text IS NULL",
+    "_has_text = TRUE",
+    "(SELECT 1)",
+    "CAST(size AS VARCHAR) = '1'",
+    "title = 'a' || 'b'",
+    "size = 'x'",
+    "title LIKE '" + "%a" * 30 + "'",
+    "NOT " * 200 + "size = 1",
+    "size = 1 OR " * 500 + "size = 1",
+]
+
+
+@pytest.mark.parametrize("where", HOSTILE_FILTERS, ids=lambda where: where[:40])
+def test_hostile_filters_are_refused_quickly_and_keep_the_data(store: Any, where: str) -> None:
+    store.upsert(records(5))
+    query = np.ones(16, dtype=np.float32) / 4
+    for call in (
+        lambda: store.search("text", query, encoder=TEXT, k=3, where=where),
+        lambda: store.ids_where(where),
+    ):
+        start = time.perf_counter()
+        with pytest.raises(FilterError, match=r"^invalid filter") as caught:
+            call()
+        assert time.perf_counter() - start < 1.0
+        assert not any(name in str(caught.value) for name in ("_has_", "_vec_", "_hash", "`size`", "doc["))
+    assert store.count() == 5
+    assert sorted(store.ids_where("size >= 0")) == [f"p{i}" for i in range(5)]
+
+
+def test_filters_are_checked_on_an_empty_store(store: Any) -> None:
+    with pytest.raises(FilterError, match="unknown field 'nope'"):
+        store.ids_where("nope = 1")

@@ -1,8 +1,66 @@
-"""A tiny randomly initialised CLIP checkpoint written to disk, to test the CLIP backend offline."""
+"""A tiny CLIP checkpoint written to disk, to test the CLIP backend offline.
+
+``write_tiny_clip`` writes a randomly initialised one (shapes and plumbing); ``train_tiny_clip``
+teaches it, in a few seconds on CPU, to match captions such as "a red square" with photos of
+coloured squares, so tests can check that text and photos really share one space.
+"""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
+
+from PIL import Image
+
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "red": (220, 30, 30),
+    "green": (30, 170, 40),
+    "blue": (30, 40, 220),
+    "yellow": (240, 220, 30),
+    "black": (15, 15, 15),
+    "white": (245, 245, 245),
+}
+
+
+def caption(colour: str) -> str:
+    """The caption the tiny CLIP is trained to match with a photo of a ``colour`` square."""
+    return f"a {colour} square"
+
+
+def colour_square(colour: str, rng: random.Random) -> Image.Image:
+    """A 48x48 photo: a square of a jittered shade of ``colour``, of random size and place, on grey."""
+    shade = tuple(min(255, max(0, c + rng.randint(-25, 25))) for c in COLOURS[colour])
+    photo = Image.new("RGB", (48, 48), tuple(rng.randint(100, 160) for _ in range(3)))
+    side = rng.randint(28, 44)
+    x, y = rng.randint(0, 48 - side), rng.randint(0, 48 - side)
+    photo.paste(shade, (x, y, x + side, y + side))
+    return photo
+
+
+def train_tiny_clip(folder: Path, steps: int = 150, seed: int = 0) -> Path:
+    """Write a tiny CLIP to ``folder`` and train it contrastively on captioned colour squares."""
+    import torch
+    from transformers import CLIPImageProcessor, CLIPModel, CLIPTokenizer
+
+    write_tiny_clip(folder)
+    model = CLIPModel.from_pretrained(folder)
+    text = CLIPTokenizer.from_pretrained(folder)(
+        [caption(c) for c in COLOURS], padding=True, return_tensors="pt"
+    )
+    processor = CLIPImageProcessor.from_pretrained(folder)
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(steps):  # a fresh photo of every colour each step, so shade and place do not matter
+        photos = [colour_square(c, rng) for c in COLOURS]
+        pixels = processor(images=photos, return_tensors="pt")["pixel_values"]
+        loss = model(**text, pixel_values=pixels, return_loss=True).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval().save_pretrained(folder)
+    return folder
 
 
 def write_tiny_clip(folder: Path, projection_dim: int = 16) -> Path:

@@ -122,3 +122,10 @@ def test_delete_command(fashion_csv: Path, tmp_path: Path) -> None:
     assert code == 0 and "deleted 1 of 2" in out
     code, out, _ = run("info", "--store", store, "--json")
     assert json.loads(out)["products"] == 2
+    # issue 13: a header-only catalogue exited 0 with nothing ingested; it is an error and deletes nothing
+    empty = tmp_path / "empty.csv"
+    empty.write_text(catalog.read_text().splitlines()[0] + "\n")
+    code, _, err = run("ingest", str(empty), "--store", store, "--field", "title=productDisplayName")
+    assert code == 1 and "no data rows" in err
+    code, out, _ = run("info", "--store", store, "--json")
+    assert json.loads(out)["products"] == 2

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from shopfuse.cli import app
 from shopfuse.config import EngineConfig
 from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
 from shopfuse.errors import StoreError
+from shopfuse.store.locate import read_engine_config, work_folder
 from tests.conftest import write_subset
+from tests.helpers.processes import free_port, listening
 
 pytest.importorskip("milvus_lite")
 
@@ -37,6 +44,50 @@ def test_ingest_and_search_a_milvus_lite_store(fashion_csv: Path, tmp_path: Path
     assert filtered and all(h.attributes["gender"] == gender for h in filtered)
     with pytest.raises(StoreError, match="invalid filter"):
         reopened.search_text("shirt", where="lower(gender) = 'men'")
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[str]:
+    """A Milvus Lite gRPC server process on a free local port (``host:port``), what ``milvus://`` reaches.
+
+    The same server the ``milvus-lite`` package runs as ``milvus-lite server``; pymilvus talks to
+    it over gRPC exactly as to a Milvus server.
+    """
+    port = free_port()
+    data = tmp_path / "milvus-server"
+    command = [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--host", "127.0.0.1"]
+    with listening([*command, "--port", str(port)], port):
+        yield f"127.0.0.1:{port}"
+
+
+def test_a_milvus_server_store_by_uri(milvus_server: str, fashion_csv: Path, tmp_path: Path) -> None:
+    """``milvus://host:port/collection``: the store, its config and its hashes live on the server."""
+    catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(20)))
+    uri = f"milvus://{milvus_server}/products"
+    report = Engine.open(uri).ingest(catalog, FASHION_MAPPING, progress=False)
+    assert report.added == 20 and report.report_path is not None
+    assert Path(report.report_path).parent.parent == work_folder(uri)  # reports stay local, per collection
+
+    assert read_engine_config(uri) is not None  # the config travels with the collection
+    reopened = Engine.open(uri, create=False)  # found by the URI alone
+    info = reopened.info()
+    assert info["backend"] == "milvus" and info["store"] == uri and info["products"] == 20
+    assert reopened.ingest(catalog, FASHION_MAPPING, progress=False).unchanged == 20
+
+    first = reopened.store.get(reopened.store.vectors("text")[0][:1])[0]
+    assert reopened.search_text(first["title"], k=5)[0].id == first["id"]
+    gender = first["attributes"]["gender"]
+    filtered = reopened.search_text(first["title"], k=5, where=f"gender = '{gender}'")
+    assert filtered and all(h.attributes["gender"] == gender for h in filtered)
+
+    other = Engine.open(f"milvus://{milvus_server}/other_shop")  # another collection, another store
+    assert other.store.count() == 0 and reopened.store.count() == 20
+    with pytest.raises(StoreError, match="no shopfuse store"):
+        Engine.open(f"milvus://{milvus_server}/missing", create=False)
+
+    result = CliRunner().invoke(app, ["search", "--store", uri, first["title"], "-k", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["id"] == first["id"]
 
 
 def test_a_malformed_milvus_uri_is_a_clear_error() -> None:

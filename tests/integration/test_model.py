@@ -191,13 +191,26 @@ def test_eval_contracts(trained: Path, held_out: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--model", str(trained), "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.stderr
     with_model = json.loads((tmp_path / "r.json").read_text())
-    assert set(with_model) == {"nDCG@10", "Recall@10", "MRR@10", "P@10", "MAP", "queries", "products"}
+    assert set(with_model) == {
+        *("nDCG@10", "Recall@10", "MRR@10", "P@10", "MAP", "queries", "products"),
+        *("qrels_without_query", "queries_without_judgement"),
+    }
     assert with_model["queries"] == len(types)
+    assert with_model["qrels_without_query"] == with_model["queries_without_judgement"] == 0
     # without a model, titleless products cannot be found by text at all
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["MAP"] == 0.0
     assert with_model["MAP"] > 0.2
+    # a query file covering half the qrels: its own queries are scored, the rest counted, not zeroed
+    half = len(types) // 2
+    (tmp_path / "half.tsv").write_text("".join(f"q{i}\t{t}\n" for i, t in enumerate(types[:half])))
+    partial = [tmp_path / "half.tsv" if a == str(tmp_path / "q.tsv") else a for a in args]
+    result = runner.invoke(app, [*map(str, partial), "--model", str(trained)])
+    assert result.exit_code == 0, result.stderr
+    scored = json.loads(result.stdout)
+    assert scored["queries"] == half and scored["qrels_without_query"] == len(types) - half
+    assert f"not scored: {len(types) - half} judged queries missing" in result.stderr
 
 
 def _photo_only_engine(model_dir: Path, catalog: Path, folder: Path) -> Engine:
@@ -275,6 +288,7 @@ def test_adapt_moves_the_photo_side_to_the_new_shop(trained: Path, held_out: Pat
     assert engine.search_text("black watches", k=3)
 
 
+@pytest.mark.slow  # trains a second model with a tuned backbone: 81 s measured on the shared 2 cores
 def test_tuned_backbone_model_travels_and_serves_photo_only_products(
     fashion_csv: Path, held_out: Path, trained: Path, tmp_path: Path
 ) -> None:

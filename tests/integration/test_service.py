@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
 from shopfuse.service import ServiceSettings, create_app
 from tests.conftest import write_subset
+from tests.helpers.processes import free_port, listening
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +38,13 @@ def writable(fashion_csv: Path, tmp_path: Path) -> tuple[TestClient, Engine]:
 def test_health_metrics_and_docs(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok", "products": 120, "model": False}
     client.get("/search", params={"q": "shoes"})
-    routes = client.get("/metrics").json()["routes"]
+    routes = client.get("/stats").json()["routes"]
     assert routes["/search"]["requests"] >= 1 and routes["/search"]["mean_ms"] > 0
+    exposition = client.get("/metrics")
+    assert exposition.headers["content-type"].startswith("text/plain")
+    assert 'shopfuse_requests_total{method="GET",route="/search",status="200"}' in exposition.text
+    assert 'shopfuse_request_seconds_bucket{le="0.005",method="GET",route="/search"}' in exposition.text
+    assert "shopfuse_products 120.0" in exposition.text
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/search", "/search/image", "/products/{product_id}", "/products/{product_id}/similar"} <= set(
         paths
@@ -99,13 +106,18 @@ def test_writes_need_a_key_and_stay_inside_media_roots(
 ) -> None:
     client, engine = writable
     image = str(fashion_csv.parent / "images" / "10001.jpg")
-    product = {"id": "new-1", "title": "Palm Tree Kids Girls Blue Skirt", "image": image, "colour": "Blue"}
+    product = {
+        "id": "new-1",
+        "title": "Palm Tree Kids Girls Blue Skirt",
+        "image": image,
+        "baseColour": "Blue",
+    }
     assert client.post("/products", json=[product]).status_code == 401
     assert client.post("/products", json=[product], headers={"X-API-Key": "wrong"}).status_code == 401
     ok = client.post("/products", json=[product], headers={"X-API-Key": "s3cret"})
     assert ok.status_code == 200 and ok.json()["added"] == 1
     assert engine.store.count() == 13  # upsert: nothing else was removed
-    assert client.get("/products/new-1").json()["attributes"]["colour"] == "Blue"
+    assert client.get("/products/new-1").json()["attributes"]["baseColour"] == "Blue"
     found = client.get("/search", params={"q": "new-1", "mode": "hybrid"}).json()["hits"]
     assert found[0]["id"] == "new-1"  # an exact code ranks first
     for outside in ("/etc/passwd", str(fashion_csv.parent / "images" / ".." / "metadata.csv")):
@@ -117,6 +129,52 @@ def test_writes_need_a_key_and_stay_inside_media_roots(
     assert client.get("/products/new-1").status_code == 404
     read_only = TestClient(create_app(engine))
     assert read_only.post("/products", json=[product], headers={"X-API-Key": "s3cret"}).status_code == 403
+
+
+def test_posted_products_cannot_escape_grow_or_hide(
+    writable: tuple[TestClient, Engine], fashion_csv: Path, tmp_path: Path
+) -> None:
+    """Issue 13: relative paths, NUL bytes, schema growth, odd attribute names, ids with '/'."""
+    client, engine = writable
+    key = {"X-API-Key": "s3cret"}
+    count, attributes = engine.store.count(), dict(engine.store.manifest.attributes)
+    secret = tmp_path / "x" / "secret.jpg"  # outside the media root, reachable by '..'
+    secret.parent.mkdir()
+    Image.new("RGB", (32, 32), "red").save(secret)
+    media_root = (fashion_csv.parent / "images").resolve()
+    relative = "../" * len(media_root.parts) + str(secret).lstrip("/")
+    refused = [
+        ({"id": "r", "title": "t", "image": relative}, "outside the allowed media folders"),
+        ({"id": "n", "title": "t", "image": "10001\u0000.jpg"}, "NUL byte"),
+        ({"id": "a", "title": "t", **{f"extra{i}": i for i in range(500)}}, "unknown attribute 'extra0'"),
+        ({"id": "d", "title": "t", "a.b": "x"}, "contains '.'"),
+        ({"id": "h", "title": "t", "_hash": "x"}, "starts with '_'"),
+    ]
+    for body, reason in refused:
+        answer = client.post("/products", json=[body], headers=key)
+        assert answer.status_code == 400 and reason in answer.json()["detail"], (body["id"], answer.text)
+    assert (engine.store.count(), dict(engine.store.manifest.attributes)) == (count, attributes)
+    # a relative path inside the media root is read from there: one rule for checking and reading
+    inside = client.post("/products", json=[{"id": "rel", "title": "t", "image": "10001.jpg"}], headers=key)
+    assert inside.status_code == 200 and inside.json()["added"] == 1
+    assert client.get("/products/rel").json()["image"] == str(media_root / "10001.jpg")
+    # ids holding '/' are readable and deletable
+    slash = client.post("/products", json=[{"id": "AB/12", "title": "Slash skirt"}], headers=key)
+    assert slash.status_code == 200 and slash.json()["added"] == 1
+    assert client.get("/products/AB/12").json()["title"] == "Slash skirt"
+    assert client.get("/products/AB%2F12").json()["title"] == "Slash skirt"
+    assert client.delete("/products/AB/12", headers=key).json() == {"deleted": 1}
+    # a 1 MB title is cut to the 1 KB limit and reported, quickly
+    long = client.post("/products", json=[{"id": "long", "title": "dress " * 170_000}], headers=key)
+    assert long.status_code == 200, long.text
+    assert len(client.get("/products/long").json()["title"].encode()) <= 1024
+    assert [p["field"] for p in long.json()["problems"]] == ["title"]
+    assert "request" in long.json()["problems"][0]["source"]  # no server temp path in the answer
+    # new attributes only where the service allows them, and never past the store's cap
+    open_app = TestClient(create_app(engine, ServiceSettings(api_keys=["k"], allow_new_attributes=True)))
+    posted = [{"id": "g", "title": "t", "fabric": "silk"}]
+    grown = open_app.post("/products", json=posted, headers={"X-API-Key": "k"})
+    assert grown.status_code == 200 and engine.store.manifest.attributes["fabric"] == "string"
 
 
 def test_shopfuse_serve_answers_over_a_real_socket(writable: tuple[TestClient, Engine]) -> None:
@@ -157,6 +215,57 @@ def test_shopfuse_serve_answers_over_a_real_socket(writable: tuple[TestClient, E
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_with_two_workers_answers_from_each(writable: tuple[TestClient, Engine]) -> None:
+    """``shopfuse serve --workers 2``: two worker processes, each opening the store and answering.
+
+    While one worker is paused (SIGSTOP) every search is answered by the other; pauses stay under
+    uvicorn's 5 s health check, so the supervisor never replaces a paused worker.
+    """
+    import os
+    import signal
+    import sys
+
+    import httpx
+
+    _, engine = writable
+    port = free_port()
+    command = [sys.executable, "-m", "shopfuse", "serve", "--store", str(engine.path), "--port", str(port)]
+    with listening([*command, "--workers", "2"], port) as server:
+        url = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{url}/health", timeout=120).json()["products"] == 12
+        expected = [
+            h["id"] for h in httpx.get(f"{url}/search", params={"q": "shoes"}, timeout=120).json()["hits"]
+        ]
+        workers = _worker_pids(server.pid)
+        assert len(workers) == 2, workers
+        for worker in workers:
+            other = next(w for w in workers if w != worker)
+            answered, deadline = None, time.time() + 120
+            while answered is None and time.time() < deadline:
+                os.kill(other, signal.SIGSTOP)
+                try:  # a cold worker loads its encoders first: retry until it answers within the pause
+                    answered = httpx.get(f"{url}/search", params={"q": "shoes"}, timeout=2.5).json()
+                except httpx.TimeoutException:
+                    pass
+                finally:
+                    os.kill(other, signal.SIGCONT)
+                time.sleep(0.5)
+            assert answered is not None, f"worker {worker} never answered alone"
+            assert [h["id"] for h in answered["hits"]] == expected
+        assert sorted(_worker_pids(server.pid)) == sorted(workers)  # neither was replaced
+
+
+def _worker_pids(parent: int, timeout: float = 60.0) -> list[int]:
+    """The uvicorn worker processes under ``parent`` (spawned children, not the resource tracker)."""
+    deadline = time.time() + timeout
+    while True:
+        children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        workers = [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        if len(workers) >= 2 or time.time() > deadline:
+            return workers
+        time.sleep(0.5)
 
 
 def test_web_ui_static_files_and_info(client: TestClient) -> None:
@@ -252,3 +361,55 @@ def test_search_by_words_and_photo_together(client: TestClient, fashion_engine: 
     assert filtered and all(h["attributes"]["gender"] == gender for h in filtered)
     assert post(q="x", image_weight="1.5").status_code == 422
     assert post(q="x", mode="magic").status_code == 422
+
+
+def test_metrics_stay_bounded_and_pages_and_hosts_are_limited(fashion_engine: Engine) -> None:
+    """Issue 13: /metrics grew by one entry per unknown path; offset was uncapped; any Host served."""
+    client = TestClient(create_app(fashion_engine, ServiceSettings(allowed_hosts=["testserver"])))
+    client.get("/metrics")  # its own label set exists from here on
+    for n in range(300):
+        assert client.get(f"/no/such/path/{n}").status_code == 404
+        if n == 9:
+            after_ten = len(client.get("/metrics").text)
+    exposition = client.get("/metrics").text
+    assert len(exposition) - after_ten < 100  # the same label sets, larger counts only
+    assert 'route="unmatched",status="404"} 300.0' in exposition
+    assert client.get("/search", params={"q": "x", "offset": 10**9}).status_code == 400
+    assert client.get("/search", params={"q": "x", "offset": 1000}).status_code == 200
+    assert client.get("/health", headers={"host": "evil.example"}).status_code == 400
+    page = client.get("/")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_hostile_uploads_are_refused_cheaply(client: TestClient) -> None:
+    """Issue 13: a 177-byte 100000x1 PNG made the server allocate a 100000^2 canvas."""
+    line = io.BytesIO()
+    Image.new("1", (100_000, 1)).save(line, format="PNG")
+    answer = client.post("/search/image", files={"file": ("l.png", line.getvalue(), "image/png")})
+    assert answer.status_code == 400 and "side longer than" in answer.json()["detail"]
+    assert "/tmp" not in answer.json()["detail"]  # the reason, never the server's temporary path
+
+
+def test_hostile_filters_are_a_quick_400_in_the_clients_own_words(
+    client: TestClient, fashion_engine: Engine
+) -> None:
+    """Issue 13: ``length(repeat('a', 1000000000)) > 0`` took 12-25 s and 3.8 GB; errors showed our SQL."""
+    row = fashion_engine.store.get([sorted(fashion_engine.store.hashes())[0]])[0]
+    photo = Path(row["image"]).read_bytes()
+    for where in ("length(repeat('a', 1000000000)) > 0", "gender = 'x') OR (1=1", "_vec_text IS NULL"):
+        for mode in ("vector", "hybrid"):
+            start = time.perf_counter()
+            answers = [
+                client.get("/search", params={"q": "shoes", "where": where, "mode": mode}),
+                client.post(
+                    "/search/image",
+                    files={"file": ("p.jpg", photo, "image/jpeg")},
+                    data={"where": where, "mode": mode, "q": "shoes"},
+                ),
+            ]
+            assert time.perf_counter() - start < 5
+            for answer in answers:
+                detail = answer.json()["detail"]
+                assert answer.status_code == 400 and detail.startswith("invalid filter"), (where, answer.text)
+                assert not any(word in detail for word in ("_vec_", "_has_", "_hash", "`", "AND ("))

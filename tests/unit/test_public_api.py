@@ -8,5 +8,13 @@ def test_all_names_exist_and_are_sorted() -> None:
 
 
 def test_one_exception_hierarchy() -> None:
-    for name in ("CatalogError", "ConfigError", "EncoderMismatchError", "MediaError", "StoreError"):
+    for name in (
+        "CatalogError",
+        "ConfigError",
+        "EncoderMismatchError",
+        "FilterError",
+        "MediaError",
+        "StoreDamagedError",
+        "StoreError",
+    ):
         assert issubclass(getattr(shopfuse, name), shopfuse.ShopfuseError)

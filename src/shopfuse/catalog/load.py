@@ -10,10 +10,12 @@ from typing import Any
 
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.catalog.readers import RawRow, RawTable, read_table
+from shopfuse.config import FieldLimits
 from shopfuse.errors import CatalogError
+from shopfuse.store.attributes import attribute_name_problem
 from shopfuse.types import Problem, Product
 
-__all__ = ["Catalog", "load_catalog"]
+__all__ = ["Catalog", "build_catalog", "load_catalog", "truncate_utf8"]
 
 
 @dataclass(slots=True)
@@ -30,17 +32,37 @@ class Catalog:
 
 
 def load_catalog(
-    path: str | Path, mapping: FieldMapping | None = None, *, limit: int | None = None
+    path: str | Path,
+    mapping: FieldMapping | None = None,
+    *,
+    limit: int | None = None,
+    limits: FieldLimits | None = None,
 ) -> Catalog:
     """Read and validate a catalogue; rows that cannot become products are reported, not raised.
 
-    ``limit`` keeps the first rows only (for trials on a large catalogue).
+    ``limit`` keeps the first rows only (for trials on a large catalogue); ``limits`` bound the
+    size of each field (defaults: :class:`FieldLimits`).
     """
-    mapping = mapping or FieldMapping()
     table = read_table(path)
     if limit is not None:
         table.rows = table.rows[:limit]
         table.problems = [p for p in table.problems if p.row <= limit]
+    return build_catalog(table, mapping, limits=limits, base=Path(table.source).resolve().parent)
+
+
+def build_catalog(
+    table: RawTable,
+    mapping: FieldMapping | None = None,
+    *,
+    limits: FieldLimits | None = None,
+    base: Path,
+) -> Catalog:
+    """Validate raw rows (read from a file or posted to the API) into products.
+
+    Relative media paths resolve against ``base``.
+    """
+    mapping = mapping or FieldMapping()
+    limits = limits or FieldLimits()
     columns = mapping.standard_columns()
     if columns["id"] not in table.columns:
         raise CatalogError(
@@ -54,9 +76,16 @@ def load_catalog(
             f"(columns: {', '.join(table.columns)}); map them with --field title=COLUMN, "
             "--field image=COLUMN ..."
         )
-    attributes = mapping.attribute_columns(table.columns)
-    base = Path(table.source).resolve().parent
     problems = list(table.problems)
+    attributes = []
+    for column in mapping.attribute_columns(table.columns):
+        reason = attribute_name_problem(column, limits.attribute_name_chars)
+        if reason is None:
+            attributes.append(column)
+        else:
+            problems.append(Problem(table.source, 0, None, column[:100], f"{reason}; column not stored"))
+    row_ids = {raw.row: raw.values.get(mapping.id) for raw in table.rows}
+    problems = [_with_id(p, row_ids) for p in problems]
     products: list[Product] = []
     first_seen: dict[str, int] = {}
     seen: set[str] = set()
@@ -64,7 +93,7 @@ def load_catalog(
         raw_id = raw.values.get(mapping.id)
         if raw_id is not None and str(raw_id).strip():
             seen.add(str(raw_id).strip())
-        product = _to_product(raw, table, mapping, attributes, base, problems)
+        product = _to_product(raw, table, mapping, attributes, base, problems, limits)
         if product is None:
             continue
         if product.id in first_seen:
@@ -83,6 +112,23 @@ def load_catalog(
     return Catalog(table.source, products, attributes, problems, seen, len(table.rows))
 
 
+def _with_id(problem: Problem, row_ids: dict[int, Any]) -> Problem:
+    """A reader's problem (found before the id column was known) with its row's id filled in."""
+    raw_id = row_ids.get(problem.row)
+    if problem.id is not None or raw_id is None or not str(raw_id).strip():
+        return problem
+    return Problem(
+        problem.source, problem.row, str(raw_id).strip(), problem.field, problem.reason, problem.severity
+    )
+
+
+def truncate_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, at a character boundary."""
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes: nothing to cut
+        return text
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
 def _to_product(
     raw: RawRow,
     table: RawTable,
@@ -90,8 +136,9 @@ def _to_product(
     attributes: list[str],
     base: Path,
     problems: list[Problem],
+    limits: FieldLimits,
 ) -> Product | None:
-    """Map one row; returns ``None`` (and reports why) when it has no id or no content at all."""
+    """Map one row; returns ``None`` (and reports why) when it cannot become a product."""
     source, row = table.source, raw.row
     values = raw.values
     raw_id = values.get(mapping.id)
@@ -99,26 +146,58 @@ def _to_product(
         problems.append(Problem(source, row, None, mapping.id, "missing id; row skipped"))
         return None
     product_id = str(raw_id).strip()
+    id_problem = _id_problem(product_id, limits)
+    if id_problem is not None:
+        problems.append(Problem(source, row, product_id[:100], mapping.id, f"{id_problem}; row skipped"))
+        return None
 
-    def text(column: str) -> str | None:
+    def cut(column: str, value: str, limit: int) -> str:
+        """``value`` within ``limit`` bytes; a cut is reported as a warning on the row."""
+        shorter = truncate_utf8(value, limit)
+        if shorter != value:
+            size = len(value.encode("utf-8", "surrogateescape"))
+            reason = f"{size} bytes truncated to the limit of {limit}"
+            problems.append(Problem(source, row, product_id, column, reason, "warning"))
+        return shorter
+
+    def text(column: str, limit: int | None = None) -> str | None:
         value = values.get(column)
         if value is None:
             return None
-        return str(value).strip() or None
+        cleaned = str(value).strip() or None
+        return cut(column, cleaned, limit) if cleaned is not None and limit is not None else cleaned
 
-    title = text(mapping.title)
+    title = text(mapping.title, limits.title_bytes)
     if title is None and mapping.title in table.columns:
         problems.append(Problem(source, row, product_id, mapping.title, "empty title", "warning"))
-    images = _image_list(values.get(mapping.image), values.get(mapping.images))
+    kept = {c: _clean(values.get(c)) for c in attributes}
+    kept = {c: v for c, v in kept.items() if v is not None}
+    if len(kept) > limits.attributes_per_product:
+        reason = (
+            f"{len(kept)} attributes, more than the limit of {limits.attributes_per_product}; row skipped"
+        )
+        problems.append(Problem(source, row, product_id, None, reason))
+        return None
+    kept = {c: cut(c, v, limits.attribute_value_bytes) if isinstance(v, str) else v for c, v in kept.items()}
+    try:
+        images = [
+            _resolve(p, base, limits)
+            for p in _image_list(values.get(mapping.image), values.get(mapping.images))
+        ]
+        video = _resolve_opt(text(mapping.video), base, limits)
+        audio = _resolve_opt(text(mapping.audio), base, limits)
+    except ValueError as exc:
+        problems.append(Problem(source, row, product_id, None, f"{exc}; row skipped"))
+        return None
     product = Product(
         id=product_id,
         title=title,
-        description=text(mapping.description),
-        images=tuple(_resolve(p, base) for p in images),
-        video=_resolve_opt(text(mapping.video), base),
-        audio=_resolve_opt(text(mapping.audio), base),
-        lang=text(mapping.lang),
-        attributes={c: _clean(values.get(c)) for c in attributes},
+        description=text(mapping.description, limits.description_bytes),
+        images=tuple(images),
+        video=video,
+        audio=audio,
+        lang=text(mapping.lang, 35),
+        attributes={c: kept.get(c) for c in attributes},
         source=source,
         row=row,
     )
@@ -128,6 +207,16 @@ def _to_product(
         )
         return None
     return product
+
+
+def _id_problem(product_id: str, limits: FieldLimits) -> str | None:
+    """Why ``product_id`` cannot be stored, or None."""
+    size = len(product_id.encode("utf-8", "surrogateescape"))
+    if size > limits.id_bytes:
+        return f"id of {size} bytes is longer than the limit of {limits.id_bytes}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in product_id):
+        return "id contains control characters"
+    return None
 
 
 def _image_list(single: Any, many: Any) -> list[str]:
@@ -149,15 +238,19 @@ def _image_list(single: Any, many: Any) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-def _resolve(path: str, base: Path) -> str:
+def _resolve(path: str, base: Path, limits: FieldLimits) -> str:
     """Absolute path; relative paths are relative to the catalogue's folder."""
+    if "\x00" in path:
+        raise ValueError("media path contains a NUL byte")
+    if len(path) > limits.media_path_chars:
+        raise ValueError(f"media path of {len(path)} characters is longer than {limits.media_path_chars}")
     candidate = Path(path).expanduser()
     return str(candidate if candidate.is_absolute() else (base / candidate))
 
 
-def _resolve_opt(path: str | None, base: Path) -> str | None:
+def _resolve_opt(path: str | None, base: Path, limits: FieldLimits) -> str | None:
     """:func:`_resolve` for an optional path."""
-    return None if path is None else _resolve(path, base)
+    return None if path is None else _resolve(path, base, limits)
 
 
 def _clean(value: Any) -> Any:

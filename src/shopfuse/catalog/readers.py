@@ -187,10 +187,33 @@ def _read_parquet(file: Path) -> RawTable:
     except Exception as exc:  # pyarrow raises several unrelated types for bad files
         raise CatalogError(f"{file}: not a readable Parquet file: {exc}") from exc
     columns = list(parquet.schema_arrow.names)
+    source = str(file)
+    problems: list[Problem] = []
     rows: list[RawRow] = []
     number = 0
     for batch in parquet.iter_batches():
         for values in batch.to_pylist():
             number += 1
-            rows.append(RawRow(number, {k: (None if v == "" else v) for k, v in values.items()}))
-    return RawTable(str(file), columns, rows, [])
+            cells = {k: _from_binary(v, source, number, k, problems) for k, v in values.items()}
+            rows.append(RawRow(number, {k: (None if v == "" else v) for k, v in cells.items()}))
+    return RawTable(source, columns, rows, problems)
+
+
+def _from_binary(value: Any, source: str, row: int, column: str, problems: list[Problem]) -> Any:
+    """A Parquet binary cell as text (UTF-8, bad bytes replaced and reported); other values as they are."""
+    if not isinstance(value, bytes | bytearray):
+        return value
+    try:
+        return bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append(
+            Problem(
+                source,
+                row,
+                None,
+                column,
+                "binary value is not UTF-8; bad bytes replaced with U+FFFD",
+                "warning",
+            )
+        )
+        return bytes(value).decode("utf-8", "replace")

@@ -76,25 +76,40 @@ def retrieval_metrics(
     run: Mapping[str, Mapping[str, float]],
     k: int = 10,
 ) -> dict[str, float]:
-    """nDCG@k, Recall@k, MRR@k, P@k and MAP over the judged queries, plus the number of queries.
+    """nDCG@k, Recall@k, MRR@k, P@k and MAP over the queries asked that have judgements.
 
-    A judged query that retrieved nothing counts as zero; queries without judgements are not
-    scored (TREC convention).
+    The queries asked are the keys of ``run``: one per query, empty when it retrieved nothing (such a
+    query counts as zero). Judged queries that were not asked are not scored, so a query file that
+    covers part of the qrels is averaged over its own queries only; asked queries without a relevant
+    document in the qrels are not scored either (TREC convention). Both are counted, as
+    ``qrels_without_query`` and ``queries_without_judgement``, beside ``queries``, the number scored.
     """
     ranx = require("ranx", "ranx", "eval", "retrieval metrics")
 
     judged = {q: dict(d) for q, d in qrels.items() if any(g > 0 for g in d.values())}
     if not judged:
         raise CatalogError("the qrels hold no relevant document")
-    ranked = {q: dict(run.get(q, {})) for q in judged}
+    scored = [q for q in run if q in judged]
+    if not scored:
+        raise CatalogError(
+            f"none of the {len(run)} queries asked has a relevant document in the qrels "
+            "(do the query ids match the qrels'?)"
+        )
+    counts = {
+        "queries": len(scored),
+        "qrels_without_query": sum(1 for q in judged if q not in run),
+        "queries_without_judgement": len(run) - len(scored),
+    }
+    ranked = {q: dict(run[q]) for q in scored}
     names = RETRIEVAL_METRICS(k)
     if not any(ranked.values()):  # ranx cannot score a run that retrieved nothing at all
-        return {**dict.fromkeys(names, 0.0), "queries": float(len(judged))}
+        return {**dict.fromkeys(names, 0.0), **counts}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba's type-safety chatter
         scores = ranx.evaluate(
-            ranx.Qrels(judged), ranx.Run(ranked), list(names.values()), make_comparable=True
+            ranx.Qrels({q: judged[q] for q in scored}),
+            ranx.Run(ranked),
+            list(names.values()),
+            make_comparable=True,
         )
-    result = {label: float(scores[metric]) for label, metric in names.items()}
-    result["queries"] = float(len(judged))
-    return result
+    return {**{label: float(scores[metric]) for label, metric in names.items()}, **counts}

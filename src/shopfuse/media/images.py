@@ -10,23 +10,39 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from shopfuse.errors import MediaError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "load_image", "square_pad"]
+__all__ = ["DEFAULT_MAX_ASPECT", "DEFAULT_MAX_PIXELS", "DEFAULT_MAX_SIDE", "load_image", "square_pad"]
 
 DEFAULT_MAX_PIXELS = 40_000_000
 """Largest accepted image (width x height); bigger files are refused as decompression bombs."""
+DEFAULT_MAX_SIDE = 20_000
+"""Longest accepted side in pixels: a 177-byte 100000x1 PNG passes a pixel-count cap."""
+DEFAULT_MAX_ASPECT = 25.0
+"""Largest accepted ratio of the long side to the short one (a wide banner is about 8)."""
 
 # A truncated file is an error to report, never a half-grey picture to encode.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def load_image(
+    path: str | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_side: int = DEFAULT_MAX_SIDE,
+    max_aspect: float = DEFAULT_MAX_ASPECT,
+) -> Image.Image:
     """Open ``path`` as an RGB image, or raise :class:`MediaError` saying why not.
 
-    Palette, CMYK, 16-bit, greyscale and alpha images are converted (alpha over white);
-    animated files give their first frame.
+    The size is checked from the header before any pixel is decoded: at most ``max_pixels``
+    pixels, ``max_side`` pixels a side and ``max_aspect`` long side per short side. Palette,
+    CMYK, 16-bit, greyscale and alpha images are converted (alpha over white); animated files
+    give their first frame.
     """
     name = str(path)
+    if "\x00" in name:
+        raise MediaError(name.replace("\x00", "\\0"), "path contains a NUL byte")
     file = Path(path)
+    if file.is_dir():
+        raise MediaError(name, "is a folder, not an image file")
     if not file.is_file():
         raise MediaError(name, "file not found")
     if file.stat().st_size == 0:
@@ -36,12 +52,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(file) as opened:
                 width, height = opened.size
-                if width * height > max_pixels:
-                    raise MediaError(
-                        name,
-                        f"image of {width}x{height} pixels exceeds the limit of {max_pixels} "
-                        "(possible decompression bomb)",
-                    )
+                _check_size(name, width, height, max_pixels, max_side, max_aspect)
                 opened.seek(0)
                 opened.load()
                 image = _to_rgb(opened)
@@ -54,6 +65,27 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Ima
     except (OSError, SyntaxError, ValueError) as exc:
         raise MediaError(name, f"corrupt or truncated image: {exc}") from exc
     return image
+
+
+def _check_size(
+    name: str, width: int, height: int, max_pixels: int, max_side: int, max_aspect: float
+) -> None:
+    """Refuse sizes that would cost unbounded memory to decode or to pad."""
+    if width < 1 or height < 1:
+        raise MediaError(name, f"image of {width}x{height} pixels has no area")
+    if width * height > max_pixels:
+        raise MediaError(
+            name,
+            f"image of {width}x{height} pixels exceeds the limit of {max_pixels} "
+            "(possible decompression bomb)",
+        )
+    if max(width, height) > max_side:
+        raise MediaError(name, f"image of {width}x{height} pixels has a side longer than {max_side}")
+    if max(width, height) / min(width, height) > max_aspect:
+        raise MediaError(
+            name,
+            f"image of {width}x{height} pixels is more than {max_aspect:g} times longer than wide",
+        )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -73,9 +105,16 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def square_pad(image: Image.Image, size: int, fill: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
-    """Letterbox ``image`` onto a white square of ``size`` pixels, keeping the whole product in view."""
+    """Letterbox ``image`` onto a white square of ``size`` pixels, keeping the whole product in view.
+
+    The photo is scaled down first and padded at the target size, so the cost is bounded by
+    ``size``² whatever the shape (padding first made a max(w, h)² canvas: 10^10 pixels for a
+    100000x1 image).
+    """
     width, height = image.size
-    side = max(width, height)
-    canvas = Image.new("RGB", (side, side), fill)
-    canvas.paste(image, ((side - width) // 2, (side - height) // 2))
-    return canvas.resize((size, size), Image.Resampling.BICUBIC)
+    scale = size / max(width, height)
+    scaled = (min(size, max(1, round(width * scale))), min(size, max(1, round(height * scale))))
+    resized = image.resize(scaled, Image.Resampling.BICUBIC) if scaled != (width, height) else image
+    canvas = Image.new("RGB", (size, size), fill)
+    canvas.paste(resized, ((size - scaled[0]) // 2, (size - scaled[1]) // 2))
+    return canvas

@@ -129,6 +129,24 @@ def _complement_metrics(recs: Recommendations, test: Interactions, k: int) -> di
     }
 
 
+def _reach(train: Interactions, test: Interactions) -> dict[str, int]:
+    """Test (user, item) pairs, and how many no behavioural method can reach.
+
+    An item the user already bought is never recommended (seen items are excluded); an item
+    nobody bought in training has no co-purchases or sales, so only content can reach it.
+    """
+    bought: dict[str, set[str]] = {}
+    for event in train.events:
+        bought.setdefault(event.user_id, set()).add(event.item_id)
+    sold = {e.item_id for e in train.events}
+    pairs = {(e.user_id, e.item_id) for e in test.events}
+    return {
+        "test_pairs": len(pairs),
+        "test_pairs_already_bought": sum(item in bought.get(user, ()) for user, item in pairs),
+        "test_pairs_never_sold": sum(item not in sold for _, item in pairs),
+    }
+
+
 def evaluate_recommendations(
     model: Path | None,
     items: Path,
@@ -146,7 +164,9 @@ def evaluate_recommendations(
 
     Returns per method (hybrid and the baselines popularity, item-kNN and content-only)
     Recall@k, MAP@k, nDCG@k, HitRate@k, catalogue coverage and the share of recommended items
-    that were cold, plus a complete-the-look check on held-out baskets.
+    that were cold, plus a complete-the-look check on held-out baskets. Of the test (user, item)
+    pairs, ``test_pairs_already_bought`` no method can reach (seen items are excluded) and
+    ``test_pairs_never_sold`` only content can: they explain a behavioural method's zero.
     """
     from shopfuse.tasks.evaluate import engine_for, ingest_all
 
@@ -175,6 +195,7 @@ def evaluate_recommendations(
             {e.user_id for e in test_events.events} - {e.user_id for e in train_events.events}
         ),
         "unknown_items": len(unknown),
+        **_reach(train_events, test_events),
         "fit_seconds": round(fit_seconds, 2),
         "methods": methods,
         "complete_the_look": complements,

@@ -8,6 +8,7 @@ new users with one or two events are served without refitting, and items nobody 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -46,9 +47,15 @@ class Recommender(Protocol):
         ...
 
 
-def normalise(scores: np.ndarray) -> np.ndarray:
-    """Scores divided by their maximum (zeros stay zeros), so components can be mixed."""
-    top = float(scores.max()) if scores.size else 0.0
+def normalise(scores: np.ndarray, skip: Iterable[int] = ()) -> np.ndarray:
+    """Scores divided by their maximum over the rows not in ``skip`` (zeros stay zeros), to be mixed.
+
+    Recommenders pass the user's own items as ``skip``: they are never shown, and their own
+    similarity (1 for item-kNN and content) would otherwise set the scale and shrink the part.
+    """
+    rows = np.fromiter(skip, dtype=np.int64)
+    shown = np.delete(scores, rows) if rows.size else scores
+    top = float(shown.max()) if shown.size else 0.0
     return scores / top if top > 0 else np.zeros_like(scores)
 
 
@@ -200,7 +207,7 @@ class HybridRecommender:
         """The weighted sum of the normalised parts."""
         if not self.parts:
             raise ConfigError("the hybrid recommender is not fitted")
-        parts = {name: normalise(self.parts[name].scores(history, now)) for name in self.chosen}
+        parts = {name: normalise(self.parts[name].scores(history, now), history) for name in self.chosen}
         return self._mix(parts, tuple(self.chosen.values()), self._freshness(now) if history else None)
 
     def _freshness(self, now: float | None) -> np.ndarray | None:
@@ -251,7 +258,8 @@ class HybridRecommender:
             now = when[user]
             history = known.history(events, space.index, now=now, half_life_days=60.0)
             components = {
-                n: normalise(parts[n].scores(history, now)) for n in ("itemknn", "content", "popularity")
+                n: normalise(parts[n].scores(history, now), history)
+                for n in ("itemknn", "content", "popularity")
             }
             popularity = parts["popularity"]
             fresh = (

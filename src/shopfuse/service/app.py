@@ -2,22 +2,26 @@
 
 Handlers stay thin: each validates its input, calls the engine, and shapes the answer. Encoders
 and the model load once, when the app is created. Writes need an API key (``X-API-Key``),
-compared in constant time; with no key configured, writes are refused. Uploaded photos are
-limited in bytes and pixels and must be images; media paths in posted products must lie under
-the configured media roots. Product photos are served from the image roots only (see
-:mod:`shopfuse.service.media`), and the web UI (static files, no build step) is served at ``/``.
+compared in constant time; with no key configured, writes are refused. Request bodies,
+uploaded photos (bytes, pixels, sides, aspect), ``k`` and ``offset`` are bounded; media paths in
+posted products must lie under the configured media roots, and posted products may not add
+attributes unless allowed (see :mod:`shopfuse.service.writes`). Writes run on one writer thread
+while searches keep serving the last committed version. Product photos are served from the
+image roots only (see :mod:`shopfuse.service.media`); the web UI (static files, no build step)
+is served at ``/`` with a Content-Security-Policy allowing only itself. ``/metrics`` speaks the
+Prometheus exposition format, labelled by route template.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,9 +31,10 @@ from fastapi import Path as FastPath
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from shopfuse.engine import Engine
-from shopfuse.errors import ShopfuseError
+from shopfuse.errors import MediaError, ShopfuseError
 from shopfuse.media.images import load_image
 from shopfuse.service.media import (
     THUMBNAIL_SIZES,
@@ -39,6 +44,9 @@ from shopfuse.service.media import (
     served_path,
     stored_image_folders,
 )
+from shopfuse.service.metrics import CONTENT_TYPE_LATEST, ServiceMetrics, route_template
+from shopfuse.service.security import BodyLimit, SecurityHeaders
+from shopfuse.service.writes import PostError, WriteQueue, WriteQueueFullError, posted_catalog
 from shopfuse.types import Hit
 
 __all__ = ["ServiceSettings", "create_app"]
@@ -63,7 +71,21 @@ class ServiceSettings:
     max_upload_bytes: int = 10_000_000
     max_upload_pixels: int = 40_000_000
     max_k: int = 100
+    max_offset: int = 1000
+    """Deepest result a page may start at (``offset``): deeper pages rank most of the catalogue."""
     max_products_per_request: int = 1000
+    max_request_bytes: int = 16_000_000
+    """Largest request body (a photo upload or a JSON batch of products); larger ones get 413."""
+    allow_new_attributes: bool = False
+    """Whether posted products may add attributes the store does not have (capped by the store's
+    ``limits.store_attributes``); by default only a catalogue ingest adds attributes."""
+    allowed_hosts: Sequence[str] = ("*",)
+    """Host header values served (``*``: any); others get 400, which stops DNS-rebinding pages."""
+    max_pending_writes: int = 64
+    """Write requests that may wait for the writer thread; more get 503."""
+    optimize_every: int = 50
+    """Compact the store after this many writes, when the writer is idle (each compaction
+    rewrites the table, so doing it after every small write slowed concurrent searches)."""
 
 
 class InteractionIn(BaseModel):
@@ -93,14 +115,6 @@ class ProductIn(BaseModel):
     audio: str | None = None
 
 
-@dataclass(slots=True)
-class _Metrics:
-    started: float = field(default_factory=time.time)
-    requests: Counter[str] = field(default_factory=Counter)
-    errors: Counter[str] = field(default_factory=Counter)
-    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
-
-
 def _hit(hit: Hit) -> dict[str, Any]:
     out = asdict(hit)
     out["why"] = out.pop("contributions")
@@ -112,8 +126,17 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     settings = settings or ServiceSettings()
     roots = [Path(r).resolve() for r in settings.media_roots]
     keys = [k.encode() for k in settings.api_keys if k]
-    write_lock = threading.Lock()
-    metrics = _Metrics()
+    metrics = ServiceMetrics()
+    writes_since_optimize = 0
+
+    def optimize_when_due() -> None:
+        nonlocal writes_since_optimize
+        if writes_since_optimize >= settings.optimize_every:
+            writes_since_optimize = 0
+            engine.store.optimize()
+            engine.store.refresh()
+
+    writer = WriteQueue(settings.max_pending_writes, on_idle=optimize_when_due)
     image_roots = [
         Path(r).resolve()
         for r in (
@@ -123,28 +146,42 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         )
     ]
     thumbnails = ThumbnailCache()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        writer.close()  # finish the queued writes before the process ends
+
     app = FastAPI(
         title="shopfuse",
         description="Multimodal product search: text in any language, photos, hybrid words+meaning.",
         version="0.1.0",
+        lifespan=lifespan,
     )
     engine.searcher()  # load encoders and the model now, not on the first request
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
     async def count(request: Request, call_next: Any) -> Any:
-        route = request.scope.get("route")
         started = time.perf_counter()
         response = await call_next(request)
-        name = getattr(request.scope.get("route", route), "path", request.url.path)
-        metrics.requests[name] += 1
-        metrics.seconds[name] += time.perf_counter() - started
-        if response.status_code >= 400:
-            metrics.errors[name] += 1
+        metrics.observe(
+            route_template(request.scope),
+            request.method,
+            response.status_code,
+            time.perf_counter() - started,
+        )
         return response
+
+    # added last = outermost: hosts first, then the body bound, headers on every answer
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts) or ["*"])
 
     @app.exception_handler(ShopfuseError)
     async def bad_input(_: Request, exc: ShopfuseError) -> JSONResponse:
+        if isinstance(exc, WriteQueueFullError):
+            return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
         return JSONResponse(status_code=400, content={"detail": str(exc)})
 
     def require_key(x_api_key: Annotated[str | None, Header()] = None) -> None:
@@ -207,21 +244,27 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         """Liveness and what is served."""
         return {"status": "ok", "products": engine.store.count(), "model": engine.model is not None}
 
-    @app.get("/metrics")
-    def get_metrics() -> dict[str, Any]:
-        """Requests, errors and mean latency per route since start."""
+    @app.get("/metrics", response_class=Response)
+    def get_metrics() -> Response:
+        """Prometheus exposition: requests and latency histograms per route template, gauges."""
+        body = metrics.exposition(engine.store.count(), engine.query_cache.stats(), writer.pending)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/stats")
+    def stats() -> dict[str, Any]:
+        """Requests, errors and mean latency per route since start, as JSON."""
         return {
             "uptime_seconds": round(time.time() - metrics.started, 1),
             "query_cache": engine.query_cache.stats(),
-            "routes": {
-                name: {
-                    "requests": n,
-                    "errors": metrics.errors[name],
-                    "mean_ms": round(1000 * metrics.seconds[name] / n, 2),
-                }
-                for name, n in metrics.requests.items()
-            },
+            "pending_writes": writer.pending,
+            "routes": metrics.summary(),
         }
+
+    def check_page(k: int, offset: int, depth: int | None = None) -> None:
+        if k > settings.max_k or (depth is not None and depth > 10 * settings.max_k):
+            raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
+        if offset > settings.max_offset:
+            raise HTTPException(400, f"offset may be at most {settings.max_offset}")
 
     @app.get("/search")
     def search(
@@ -240,8 +283,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         depth: Annotated[int, Query(ge=1, description="Relevance cut-off before facets and sort.")] = 50,
     ) -> dict[str, Any]:
         """Products matching a text query: pages of hits with the "why", facets, optional sort."""
-        if k > settings.max_k or depth > 10 * settings.max_k:
-            raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
+        check_page(k, offset, depth)
         hits = engine.search_text(
             q,
             k=max(depth, offset + k),
@@ -275,17 +317,19 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         Photo and words are ranked separately and merged by reciprocal rank fusion; each hit's
         "why" then holds ``text_query`` and ``image_query`` shares next to the modality scores.
         """
-        if k > settings.max_k or depth > 10 * settings.max_k:
-            raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
+        check_page(k, offset, depth)
         if not (file.content_type or "").startswith("image/"):
             raise HTTPException(415, f"expected an image upload, got content type {file.content_type!r}")
         data = await file.read(settings.max_upload_bytes + 1)
         if len(data) > settings.max_upload_bytes:
             raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
-        with tempfile.NamedTemporaryFile(suffix=Path(file.filename or "upload").suffix) as tmp:
+        with tempfile.NamedTemporaryFile(suffix=".upload") as tmp:
             tmp.write(data)
             tmp.flush()
-            image = load_image(tmp.name, max_pixels=settings.max_upload_pixels)
+            try:
+                image = load_image(tmp.name, max_pixels=settings.max_upload_pixels)
+            except MediaError as exc:  # the reason, without the server's temporary path
+                raise HTTPException(400, f"uploaded image: {exc.reason}") from exc
         wanted = max(depth, offset + k)
         if q and q.strip():
             hits = engine.search_text_and_image(
@@ -302,12 +346,8 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             raise HTTPException(404, f"no product {product_id!r}")
         return rows[0]
 
-    @app.get("/products/{product_id}")
-    def product(product_id: str) -> dict[str, Any]:
-        """One product: fields, attributes, media paths, per-modality contributions."""
-        return product_row(product_id)
-
-    @app.get("/products/{product_id}/images/{number}")
+    # ids may hold "/": every product route takes a path parameter, the longer routes first
+    @app.get("/products/{product_id:path}/images/{number}")
     def product_image(
         request: Request,
         product_id: str,
@@ -336,7 +376,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             return FileResponse(path, headers=headers)
         return Response(thumbnails.get(path, size, tag), media_type="image/jpeg", headers=headers)
 
-    @app.get("/products/{product_id}/similar")
+    @app.get("/products/{product_id:path}/similar")
     def similar(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
         """Products like this one: by its photo where it has one, else by its text."""
         if k > settings.max_k:
@@ -351,45 +391,40 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         return page([h for h in hits if h.id != product_id][:k], k, 0, [])
 
     @app.post("/products", dependencies=[Depends(require_key)])
-    def upsert(products: list[ProductIn]) -> dict[str, Any]:
-        """Add or update products (API key). Media paths must lie under the media roots."""
+    async def upsert(products: list[ProductIn]) -> dict[str, Any]:
+        """Add or update products (API key); one commit per request. Media paths must lie under
+        the media roots (relative ones are taken relative to the first)."""
         if not products:
             raise HTTPException(400, "no products given")
         if len(products) > settings.max_products_per_request:
             raise HTTPException(400, f"at most {settings.max_products_per_request} products per request")
-        for position, item in enumerate(products):
-            for name in ("image", "video", "audio", "images"):
-                value = getattr(item, name)
-                for path in value if isinstance(value, list) else [value] if value else []:
-                    resolved = Path(path).resolve()
-                    if not any(resolved.is_relative_to(root) for root in roots):
-                        raise HTTPException(
-                            400,
-                            f"product {position} ({item.id!r}) field {name!r}: {path!r} is outside the "
-                            "allowed media folders",
-                        )
-        with write_lock, tempfile.TemporaryDirectory(prefix="shopfuse-post-") as folder:
-            catalog = Path(folder) / "products.jsonl"
-            catalog.write_text(
-                "".join(json.dumps(p.model_dump(exclude_none=True)) + "\n" for p in products),
-                encoding="utf-8",
+        try:
+            catalog = posted_catalog(
+                [p.model_dump(exclude_none=True) for p in products],
+                roots=roots,
+                known_attributes=engine.store.manifest.attributes,
+                allow_new_attributes=settings.allow_new_attributes,
+                limits=engine.config.limits,
             )
+        except PostError as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+        def job() -> Any:
+            nonlocal writes_since_optimize
+            writes_since_optimize += 1
             # one commit per request: a server killed mid-request keeps all of it or none
-            report = engine.ingest(catalog, sync=False, progress=False, atomic=True)
+            report = engine.ingest_catalog(catalog, sync=False, progress=False, atomic=True, optimize=False)
+            engine.store.refresh()  # acknowledged means readable: reads after the answer see it
+            return report
+
+        report = await writer.run(job)
         return {
             "added": report.added,
             "updated": report.updated,
             "unchanged": report.unchanged,
             "skipped": report.skipped,
-            "problems": [str(p) for p in report.problems][:50],
+            "problems": [p.to_dict() for p in report.problems][:50],
         }
-
-    @app.delete("/products/{product_id}", dependencies=[Depends(require_key)])
-    def delete(product_id: str) -> dict[str, Any]:
-        """Remove a product (API key)."""
-        product_row(product_id)
-        with write_lock:
-            return {"deleted": engine.delete([product_id])}
 
     recommend_lock = threading.Lock()
 
@@ -401,7 +436,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         if k > settings.max_k:
             raise HTTPException(400, f"k may be at most {settings.max_k}")
 
-    @app.get("/recommend/similar/{product_id}")
+    @app.get("/recommend/similar/{product_id:path}")
     def recommend_similar(
         product_id: str, k: Annotated[int, Query(ge=1)] = 10, exclude_variants: bool = False
     ) -> dict[str, Any]:
@@ -409,7 +444,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         check_k(k)
         return {"items": recommendations().similar(product_id, k=k, exclude_variants=exclude_variants)}
 
-    @app.get("/products/{product_id}/complements")
+    @app.get("/products/{product_id:path}/complements")
     def complements(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
         """Complete the look: other categories bought with items like this one."""
         check_k(k)
@@ -447,7 +482,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         return {"segments": [s.to_dict() for s in found]}
 
     @app.post("/interactions", dependencies=[Depends(require_key)])
-    def add_interactions(events: list[InteractionIn]) -> dict[str, Any]:
+    async def add_interactions(events: list[InteractionIn]) -> dict[str, Any]:
         """Append purchases, carts or views (API key); recommendations use them on the next call."""
         from shopfuse.recommend import Event, InteractionLog, Interactions
         from shopfuse.recommend.interactions import EVENT_WEIGHTS
@@ -462,8 +497,28 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             parsed.append(
                 Event(item.user_id, item.item_id, stamp.timestamp(), item.event, item.weight, item.price)
             )
-        with write_lock:
-            InteractionLog(engine.path / "interactions").append(Interactions(parsed))
+        await writer.run(lambda: InteractionLog(engine.path / "interactions").append(Interactions(parsed)))
         return {"appended": len(parsed)}
+
+    # registered last: "/products/{id:path}" would otherwise answer the longer product routes
+    @app.get("/products/{product_id:path}")
+    def product(product_id: str) -> dict[str, Any]:
+        """One product: fields, attributes, media paths, per-modality contributions."""
+        return product_row(product_id)
+
+    @app.delete("/products/{product_id:path}", dependencies=[Depends(require_key)])
+    async def delete(product_id: str) -> dict[str, Any]:
+        """Remove a product (API key)."""
+
+        def job() -> int:
+            nonlocal writes_since_optimize
+            if not engine.store.get([product_id]):
+                raise HTTPException(404, f"no product {product_id!r}")
+            writes_since_optimize += 1
+            deleted = engine.delete([product_id])
+            engine.store.refresh()
+            return deleted
+
+        return {"deleted": await writer.run(job)}
 
     return app

@@ -6,9 +6,46 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["ATTRIBUTE_TYPES", "attribute_type", "coerce_attribute", "infer_attribute_type"]
+__all__ = [
+    "ATTRIBUTE_TYPES",
+    "RESERVED_NAMES",
+    "attribute_name_problem",
+    "attribute_type",
+    "coerce_attribute",
+    "infer_attribute_type",
+]
 
 ATTRIBUTE_TYPES = ("string", "int64", "float64", "bool")
+RESERVED_NAMES = frozenset(
+    {"id", "title", "description", "lang", "image", "images", "video", "audio", "attributes"}
+)
+"""Product fields: an attribute may not take their names."""
+_FORBIDDEN = frozenset('.`"[]{}\\')
+"""Characters that name nested fields or quote names in the stores' filter and column syntax."""
+
+
+def attribute_name_problem(name: str, max_chars: int = 64) -> str | None:
+    """Why ``name`` cannot be an attribute (column) name, or None when it can.
+
+    Names may hold letters of any script, digits, spaces and most punctuation, but not ``.``
+    (a nested field to Lance), quotes, brackets or control characters, nor start with ``_``
+    (shopfuse's own columns).
+    """
+    shown = repr(name[:80] + ("..." if len(name) > 80 else ""))
+    if not name or not name.strip():
+        return "empty attribute name"
+    if name != name.strip():
+        return f"attribute name {shown} starts or ends with spaces"
+    if len(name) > max_chars:
+        return f"attribute name {shown} is longer than {max_chars} characters"
+    if name.startswith("_"):
+        return f"attribute name {shown} starts with '_' (reserved for shopfuse's own columns)"
+    if name in RESERVED_NAMES:
+        return f"attribute name {shown} is a product field"
+    bad = sorted({c for c in name if c in _FORBIDDEN or ord(c) < 32 or ord(c) == 127})
+    if bad:
+        return f"attribute name {shown} contains {''.join(bad)!r}"
+    return None
 
 
 def attribute_type(value: Any) -> str:

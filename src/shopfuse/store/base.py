@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -16,6 +16,8 @@ from shopfuse.types import Product
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CheckReport",
+    "Damage",
     "Record",
     "StoreManifest",
     "StoredHit",
@@ -70,6 +72,46 @@ class StoredHit:
     fields: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """One problem a store check found: the damaged part (a file, folder or column) and what is wrong."""
+
+    part: str
+    message: str
+    ids: tuple[str, ...] = ()
+    """Products whose stored vectors are bad, when the problem is in the vectors."""
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What :meth:`VectorStore.check` found, with what it read and how long it took."""
+
+    store: str
+    backend: str
+    problems: list[Damage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Findings that are not damage (no checksum record yet, writes after the last record...)."""
+    rows: int = 0
+    recorded_rows: int | None = None
+    vectors: dict[str, int] = field(default_factory=dict)
+    """Vectors read per column (products flagged as having one)."""
+    files_checked: int = 0
+    bytes_checked: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no damage was found."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        data = asdict(self)
+        data["ok"] = self.ok
+        data["problems"] = [{"part": d.part, "message": d.message, "ids": list(d.ids)} for d in self.problems]
+        return data
+
+
 @runtime_checkable
 class VectorStore(Protocol):
     """A persistent product store with exact vector search; every backend passes one contract suite."""
@@ -89,7 +131,7 @@ class VectorStore(Protocol):
         ...
 
     def ids_where(self, where: str) -> list[str]:
-        """Ids of the products matching the filter ``where`` (SQL over fields and attributes)."""
+        """Ids of the products matching the filter ``where`` (language: :mod:`shopfuse.store.filters`)."""
         ...
 
     def modality_counts(self) -> dict[str, int]:
@@ -134,6 +176,18 @@ class VectorStore(Protocol):
 
     def optimize(self) -> None:
         """Compact storage after many small commits."""
+        ...
+
+    def refresh(self) -> None:
+        """Bring in-memory read caches up to the latest commit now, before the next read needs them.
+
+        A writer calls this before acknowledging a write, so every read after the acknowledgement
+        sees it, while reads during the write keep being answered from the previous version.
+        """
+        ...
+
+    def check(self) -> CheckReport:
+        """Read everything and report damage: row counts, unreadable data, vectors that are not unit."""
         ...
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
@@ -14,16 +15,20 @@ import pyarrow as pa
 from shopfuse.config import AnnSettings
 from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
-from shopfuse.errors import StoreError
+from shopfuse.errors import FilterError, StoreError
 from shopfuse.registry import registry
 from shopfuse.store.ann import AnnIndex
-from shopfuse.store.attributes import attribute_type, coerce_attribute
-from shopfuse.store.base import Record, StoredHit, StoreManifest, check_query
+from shopfuse.store.attributes import attribute_name_problem, attribute_type, coerce_attribute
+from shopfuse.store.base import CheckReport, Record, StoredHit, StoreManifest, check_query
+from shopfuse.store.filters import parse_filter, store_fields, to_sql
+from shopfuse.store.integrity import INTEGRITY_FILE, TableIntegrity, damaged
 
 __all__ = ["LanceStore"]
 
 TABLE = "products"
 MANIFEST = "store.json"
+TABLE_FOLDER = f"lance/{TABLE}.lance"
+"""The table's folder in the store folder; its files are checksummed (see :mod:`shopfuse.store.integrity`)."""
 FIELDS = (
     "id",
     "_hash",
@@ -40,6 +45,7 @@ FIELDS = (
 """Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
 FIELD_CACHE_ROWS = 1_000_000
 """Up to this many products, search results' fields come from an in-memory copy of the table."""
+_T = TypeVar("_T")
 _TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
 
 
@@ -73,6 +79,8 @@ class LanceStore:
         self.path = Path(path)
         manifest_file = self.path / MANIFEST
         if not manifest_file.is_file():
+            if any((self.path / part).exists() for part in ("lance", INTEGRITY_FILE, "engine.json")):
+                raise damaged(self.path, MANIFEST, "is missing (it names the vector columns and encoders)")
             raise StoreError(f"no shopfuse store at {self.path} (missing {MANIFEST})")
         self._manifest = StoreManifest.load(manifest_file)
         lancedb = require("lancedb", "lancedb", "store", "the LanceDB store")
@@ -80,11 +88,15 @@ class LanceStore:
         # writes) within a second; checking on every read would cost ~5 ms per call.
         self._db = lancedb.connect(str(self.path / "lance"), read_consistency_interval=timedelta(seconds=1))
         self._table: Any = None
-        self._cache: dict[str, tuple[int, list[str], np.ndarray, dict[str, int]]] = {}
-        self._field_cache: tuple[int, pa.Table, dict[str, int]] | None = None
+        self._snapshots: dict[str, tuple[int, Any]] = {}
+        self._reload_locks: dict[str, threading.Lock] = {}
         self._ann: dict[str, tuple[int, AnnIndex]] = {}
-        if TABLE in self._db.list_tables().tables:
-            self._table = self._db.open_table(TABLE)
+        self._integrity = TableIntegrity(self.path, TABLE_FOLDER)  # read before the table: see check_open
+        with self._integrity.reading():
+            if TABLE in self._db.list_tables().tables:
+                self._table = self._db.open_table(TABLE)
+        self._integrity.check_open(None if self._table is None else self.version)
+        if self._table is not None:
             self._add_missing_fields()
 
     @classmethod
@@ -100,6 +112,7 @@ class LanceStore:
         root.mkdir(parents=True, exist_ok=True)
         manifest = StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}, ann=ann)
         manifest.save(root / MANIFEST)
+        TableIntegrity(root, TABLE_FOLDER).start()
         return cls(root)
 
     @property
@@ -113,13 +126,9 @@ class LanceStore:
         return 0 if self._table is None else int(self._table.version)
 
     def ids_where(self, where: str) -> list[str]:
-        """Ids of the products matching ``where``."""
-        if self._table is None:
-            return []
-        try:
-            return list(self._scan(["id"], where).column("id").to_pylist())
-        except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
-            raise StoreError(f"invalid filter {where!r}: {exc}") from exc
+        """Ids of the products matching the filter ``where`` (see :mod:`shopfuse.store.filters`)."""
+        sql = self._filter_sql(where)
+        return [] if self._table is None else self._matching(sql)
 
     def count(self) -> int:
         """Number of products."""
@@ -129,13 +138,15 @@ class LanceStore:
         """Products that have a vector, per column."""
         if self._table is None:
             return dict.fromkeys(self._manifest.columns, 0)
-        return {c: int(self._table.count_rows(flag_field(c))) for c in self._manifest.columns}
+        with self._integrity.reading():
+            return {c: int(self._table.count_rows(flag_field(c))) for c in self._manifest.columns}
 
     def hashes(self) -> dict[str, str]:
         """``{id: content hash}`` of every stored product."""
         if self._table is None:
             return {}
-        data = self._scan(["id", "_hash"])
+        with self._integrity.reading():
+            data = self._scan(["id", "_hash"])
         return dict(zip(data.column("id").to_pylist(), data.column("_hash").to_pylist(), strict=True))
 
     def upsert(self, records: Sequence[Record]) -> None:
@@ -163,6 +174,7 @@ class LanceStore:
                 .when_not_matched_insert_all()
                 .execute(batch)
             )
+        self._committed()
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete products by id; returns how many existed."""
@@ -172,6 +184,7 @@ class LanceStore:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             self._table.delete("id IN (" + ", ".join(quote(i) for i in chunk) + ")")
+        self._committed()
         return before - self.count()
 
     def get(self, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -210,24 +223,37 @@ class LanceStore:
         ``ann`` settings use the approximate index instead (see :meth:`_approximate`).
         """
         query = check_query(self._manifest, column, vector, encoder)
+        sql = self._filter_sql(where) if where and where.strip() else None
         if self._table is None or k <= 0:
             return []
         ids, matrix, position = self._matrix(column)
         ann = self._manifest.ann
-        if ann is not None and not (where and where.strip()) and len(ids) >= max(ann.min_rows, 1):
+        if ann is not None and sql is None and len(ids) >= max(ann.min_rows, 1):
             return self._approximate(column, query, k, ids, matrix)
         scores = matrix @ query
-        if where and where.strip():
-            try:
-                allowed = self._scan(["id"], f"{flag_field(column)} AND ({where})").column("id")
-            except Exception as exc:  # lance raises bare ValueError/RuntimeError for bad SQL
-                raise StoreError(f"invalid filter {where!r}: {exc}") from exc
+        if sql is not None:
+            allowed = self._matching(f"{flag_field(column)} AND {sql}")
             keep = np.zeros(len(ids), dtype=bool)
-            keep[[position[i] for i in allowed.to_pylist() if i in position]] = True
+            keep[[position[i] for i in allowed if i in position]] = True
             scores = np.where(keep, scores, -np.inf)
         order = _top_k(scores, ids, k)
         rows = {row["id"]: row for row in self.get([ids[i] for i in order])}
-        return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order]
+        # vectors and fields are snapshots loaded apart: a product deleted between them is skipped
+        return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order if ids[i] in rows]
+
+    def _filter_sql(self, where: str) -> str:
+        """DataFusion SQL for the user's filter, written from its parsed tree (no user text passes)."""
+        return to_sql(parse_filter(where, store_fields(self._manifest.attributes)))
+
+    def _matching(self, sql: str) -> list[str]:
+        """Ids of the rows matching our ``sql``; Lance's errors quote it and hidden columns, so stay here."""
+        try:
+            return list(self._scan(["id"], sql).column("id").to_pylist())
+        except Exception as exc:  # lance raises bare ValueError/RuntimeError, e.g. for mismatched types
+            raise FilterError(
+                "invalid filter: the store could not evaluate it; check that each value has its field's "
+                "type (text in 'quotes', numbers and TRUE/FALSE bare)"
+            ) from exc
 
     def _approximate(
         self, column: str, query: np.ndarray, k: int, ids: list[str], matrix: np.ndarray
@@ -245,47 +271,89 @@ class LanceStore:
         found.sort(key=lambda pair: (-pair[0], pair[1]))
         found = found[:k]
         fields = {row["id"]: row for row in self.get([pid for _, pid in found])}
-        return [StoredHit(pid, score, fields[pid]) for score, pid in found]
+        return [StoredHit(pid, score, fields[pid]) for score, pid in found if pid in fields]
 
-    def _fields(self) -> tuple[pa.Table, dict[str, int]] | None:
+    def _fields(self, *, wait: bool = False) -> tuple[pa.Table, dict[str, int]] | None:
         """Every product's fields held in memory (Arrow), reloaded when the table changes.
 
         Fetching a page of hits from memory takes microseconds; a Lance scan per search costs
         10-30 ms at 100k products. Stores above ``FIELD_CACHE_ROWS`` products scan instead.
         """
-        version = self._table.version
-        if self._field_cache is not None and self._field_cache[0] == version:
-            return self._field_cache[1], self._field_cache[2]
-        if self._table.count_rows() > FIELD_CACHE_ROWS:
-            return None
-        table = self._scan(self._field_columns()).combine_chunks()  # one chunk: take() stays cheap
-        position = {pid: row for row, pid in enumerate(table.column("id").to_pylist())}
-        self._field_cache = (version, table, position)
-        return table, position
 
-    def _matrix(self, column: str) -> tuple[list[str], np.ndarray, dict[str, int]]:
+        def load() -> tuple[pa.Table, dict[str, int]] | None:
+            if self._table.count_rows() > FIELD_CACHE_ROWS:
+                return None
+            with self._integrity.reading():
+                table = self._scan(self._field_columns()).combine_chunks()  # one chunk: take() stays cheap
+            return table, {pid: row for row, pid in enumerate(table.column("id").to_pylist())}
+
+        return self._snapshot("fields", load, wait=wait)
+
+    def _matrix(self, column: str, *, wait: bool = False) -> tuple[list[str], np.ndarray, dict[str, int]]:
         """``column``'s ids, vectors and row of each id, cached until the table's version changes."""
-        version = self._table.version
-        cached = self._cache.get(column)
-        if cached is None or cached[0] != version:
+
+        def load() -> tuple[list[str], np.ndarray, dict[str, int]]:
             ids, matrix = self.vectors(column)
-            cached = (version, ids, matrix, {pid: row for row, pid in enumerate(ids)})
-            self._cache[column] = cached
-        return cached[1], cached[2], cached[3]
+            return ids, matrix, {pid: row for row, pid in enumerate(ids)}
+
+        return self._snapshot(f"vectors:{column}", load, wait=wait)
+
+    def _snapshot(self, key: str, load: Callable[[], _T], *, wait: bool = False) -> _T:
+        """``load()`` cached per table version; while one thread loads a new version, the others
+        keep answering from the last one loaded instead of all reloading at once (``wait``: wait
+        for the new version instead; the writer does, see :meth:`refresh`).
+
+        A write commits a new version; without this, every concurrent search re-read the whole
+        table after each commit, and searches slowed while a client kept writing.
+        """
+        version = self._table.version
+        cached = self._snapshots.get(key)
+        if cached is not None and cached[0] == version:
+            return cast(_T, cached[1])
+        lock = self._reload_locks.setdefault(key, threading.Lock())
+        if not lock.acquire(blocking=wait or cached is None):
+            return cast(_T, cached[1])  # type: ignore[index]  # not None: the acquire blocks otherwise
+        try:
+            cached = self._snapshots.get(key)
+            if cached is None or cached[0] != version:
+                cached = (version, load())
+                self._snapshots[key] = cached
+            return cast(_T, cached[1])
+        finally:
+            lock.release()
 
     def vectors(self, column: str) -> tuple[list[str], np.ndarray]:
         """Ids and the ``(n, dim)`` matrix of every product that has a ``column`` vector."""
         info = self._manifest.encoder(column)
         if self._table is None:
             return [], np.zeros((0, info.dim), dtype=np.float32)
-        table = self._scan(["id", vector_field(column)], flag_field(column))
+        with self._integrity.reading():
+            table = self._scan(["id", vector_field(column)], flag_field(column))
         flat = table.column(vector_field(column)).combine_chunks().values.to_numpy()
         return table.column("id").to_pylist(), flat.reshape(-1, info.dim).astype(np.float32)
+
+    def refresh(self) -> None:
+        """Load the field and vector snapshots of the latest version (waiting for a reload under way)."""
+        if self._table is None:
+            return
+        self._fields(wait=True)
+        for column in self._manifest.columns:
+            self._matrix(column, wait=True)
 
     def optimize(self) -> None:
         """Compact the many small commits an ingest leaves into few files."""
         if self._table is not None:
             self._table.optimize(cleanup_older_than=timedelta(hours=1))
+            self._committed(prune=True)
+
+    def check(self) -> CheckReport:
+        """Re-hash the recorded files, read every column of every row and audit the vectors."""
+        columns = {c: (vector_field(c), flag_field(c), e.dim) for c, e in self._manifest.encoders().items()}
+        return self._integrity.check(self._table, columns)
+
+    def _committed(self, *, prune: bool = False) -> None:
+        """Record the files and row count of the commit just made; ``prune``: after files were removed."""
+        self._integrity.committed(int(self._table.version), int(self._table.count_rows()), prune=prune)
 
     def _scan(self, columns: list[str], where: str | None = None) -> pa.Table:
         """Every row (matching ``where``) with only ``columns``."""
@@ -313,6 +381,7 @@ class LanceStore:
         missing = [name for name in FIELDS if name not in present]
         if missing:
             self._table.add_columns([pa.field(name, pa.string(), nullable=True) for name in missing])
+            self._committed()
 
     def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
         """Add columns for attributes never seen before; returns the stored type of each."""
@@ -320,11 +389,15 @@ class LanceStore:
         for name, kind in new.items():
             if name in FIELDS or name.startswith("_"):
                 raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            reason = attribute_name_problem(name, max_chars=1024)
+            if reason is not None:
+                raise StoreError(f"{reason}; exclude or rename the column")
             if kind not in _TYPES:
                 raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
         if new:
             if self._table is not None:
                 self._table.add_columns([pa.field(n, _TYPES[t], nullable=True) for n, t in new.items()])
+                self._committed()
             self._manifest.attributes.update(new)
             self._manifest.save(self.path / MANIFEST)
         return {n: self._manifest.attributes[n] for n in types}

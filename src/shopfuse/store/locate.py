@@ -18,6 +18,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import ConfigError, StoreError
 from shopfuse.registry import registry
 from shopfuse.store.base import VectorStore
+from shopfuse.store.integrity import damaged
 from shopfuse.store.milvus import LITE_FILE, MilvusStore, is_milvus_uri, parse_location, read_document_at
 
 __all__ = [
@@ -79,6 +80,8 @@ def read_engine_config(location: str | Path) -> EngineConfig | None:
     """The engine config saved with the store at ``location``; ``None`` when there is no store."""
     if not is_milvus_uri(location):
         saved = Path(location) / CONFIG_FILE
+        if not saved.is_file() and (Path(location) / "store.json").is_file():
+            raise damaged(location, CONFIG_FILE, "is missing (it names the encoders that made the vectors)")
         return EngineConfig.load(saved) if saved.is_file() else None
     text = read_document_at(parse_location(location), CONFIG_DOCUMENT)
     if text is None:

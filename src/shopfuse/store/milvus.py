@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,11 @@ from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.registry import registry
-from shopfuse.store.attributes import attribute_type, coerce_attribute
-from shopfuse.store.base import Record, StoredHit, StoreManifest, check_query
-from shopfuse.store.milvus_filter import join_and, translate_filter
+from shopfuse.store.attributes import attribute_name_problem, attribute_type, coerce_attribute
+from shopfuse.store.base import CheckReport, Damage, Record, StoredHit, StoreManifest, check_query
+from shopfuse.store.filters import parse_filter, store_fields
+from shopfuse.store.integrity import VectorAudit
+from shopfuse.store.milvus_filter import join_and, to_milvus
 
 __all__ = ["MilvusLocation", "MilvusStore", "is_milvus_uri", "parse_location", "read_document_at"]
 
@@ -227,6 +230,9 @@ class MilvusStore:
         for name, kind in new.items():
             if name in RESERVED or name.startswith("_"):
                 raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            reason = attribute_name_problem(name, max_chars=1024)
+            if reason is not None:
+                raise StoreError(f"{reason}; exclude or rename the column")
             if kind not in ("string", "int64", "float64", "bool"):
                 raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
         if new:
@@ -330,11 +336,58 @@ class MilvusStore:
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(ids), info.dim)
         return ids, matrix
 
+    def refresh(self) -> None:
+        """Nothing to do: every read asks the Milvus server, which holds no stale copy here."""
+
     def optimize(self) -> None:
         """Flush and compact the collection (Milvus merges small segments in the background)."""
         self._client.flush(self.location.collection)
         with contextlib.suppress(Exception):  # Milvus Lite has no compaction: nothing to do
             self._client.compact(self.location.collection)
+
+    def check(self) -> CheckReport:
+        """Read every row: ids unique and as many as :meth:`count` says, vectors unit (or zero if absent).
+
+        Milvus keeps its own files, so there are no checksums to compare here.
+        """
+        start = time.perf_counter()
+        report = CheckReport(str(self.location), "milvus")
+        part = f"collection {self.location.collection}"
+        columns = self._manifest.encoders()
+        fields = ["id", *(f for c in columns for f in (vector_field(c), flag_field(c)))]
+        audit = VectorAudit()
+        seen: set[str] = set()
+
+        def audit_page(page: list[dict[str, Any]]) -> None:
+            ids = [r["id"] for r in page]
+            seen.update(ids)
+            report.rows += len(page)
+            for column, info in columns.items():
+                matrix = np.asarray([r[vector_field(column)] for r in page], dtype=np.float32)
+                flags = np.array([bool(r[flag_field(column)]) for r in page], dtype=bool)
+                audit.add(column, ids, matrix.reshape(len(page), info.dim), flags)
+
+        try:
+            page: list[dict[str, Any]] = []
+            for row in self._iterate(fields, ""):
+                page.append(row)
+                if len(page) == 4096:
+                    audit_page(page)
+                    page = []
+            audit_page(page)
+            counted = self.count()
+        except Exception as exc:  # pymilvus raises its own MilvusException for unreadable segments
+            report.problems.append(Damage(part, f"cannot be read ({type(exc).__name__}: {exc})"))
+        else:
+            if len(seen) != report.rows:
+                report.problems.append(Damage(part, f"holds {report.rows - len(seen)} rows whose id repeats"))
+            if counted != report.rows:
+                report.problems.append(Damage(part, f"counts {counted} products, {report.rows} were read"))
+        report.vectors = dict(audit.read)
+        report.problems.extend(audit.damage(f"{part} (column {{column}})"))
+        report.notes.append("Milvus keeps its own files: rows and vectors were read, there are no checksums")
+        report.seconds = time.perf_counter() - start
+        return report
 
     def close(self) -> None:
         """Close the connection."""
@@ -351,22 +404,10 @@ class MilvusStore:
         return {"nprobe": nprobe or ann.nprobe}
 
     def _filter(self, where: str | None) -> str:
-        """The Milvus expression for a SQL filter over product fields and attributes."""
+        """The Milvus expression for a filter over product fields and attributes."""
         if not where or not where.strip():
             return ""
-        return translate_filter(where, self._resolve)
-
-    def _resolve(self, name: str, quoted: bool) -> str:
-        """Milvus expression of a product field or attribute named in a filter."""
-        known = ["id", *FIELDS, *self._manifest.attributes]
-        if name not in known and not quoted:
-            folded = [k for k in known if k.lower() == name.lower()]
-            name = folded[0] if len(folded) == 1 else name
-        if name == "id":
-            return "id"
-        if name not in known or name == "images":
-            raise StoreError(f"no field or attribute named {name!r}")
-        return f"doc[{json.dumps(name, ensure_ascii=False)}]"
+        return to_milvus(parse_filter(where, store_fields(self._manifest.attributes)), _field)
 
     def _count(self, condition: str) -> int:
         rows = self._client.query(self.location.collection, filter=condition, output_fields=["count(*)"])
@@ -405,6 +446,9 @@ class MilvusStore:
                 continue
             if name in RESERVED or name.startswith("_"):
                 raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
+            reason = attribute_name_problem(name, max_chars=1024)
+            if reason is not None:
+                raise StoreError(f"{reason}; exclude or rename the column")
             try:
                 doc[name] = coerce_attribute(value, types[name])
             except ValueError as exc:
@@ -511,3 +555,8 @@ def _put_document(client: Any, meta: str, key: str, value: str) -> None:
 def _id_in(ids: Sequence[str]) -> str:
     """A Milvus ``id in [...]`` expression with safely quoted ids."""
     return "id in [" + ", ".join(json.dumps(i, ensure_ascii=False) for i in ids) + "]"
+
+
+def _field(name: str) -> str:
+    """Milvus expression of a product field or attribute: the primary key, or a key of ``doc``."""
+    return "id" if name == "id" else f"doc[{json.dumps(name, ensure_ascii=False)}]"

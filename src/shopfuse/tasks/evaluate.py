@@ -57,7 +57,11 @@ def evaluate_retrieval(
     mapping: FieldMapping | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """nDCG@k, Recall@k, MRR@k, P@k, MAP and the number of queries, as the contract prints them."""
+    """nDCG@k, Recall@k, MRR@k, P@k, MAP and the query counts, as the contract prints them.
+
+    Only the queries in ``queries`` are scored; judged qrels queries missing from it are counted
+    (``qrels_without_query``), not scored as zero.
+    """
     texts = read_queries(queries)
     judgements = read_qrels(qrels)
     with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
@@ -67,7 +71,6 @@ def evaluate_retrieval(
         for qid, text in tqdm(texts.items(), desc="queries", disable=not progress, unit="query"):
             run[qid] = {hit.id: hit.score for hit in engine.search_text(text, k=k)}
     metrics: dict[str, Any] = retrieval_metrics(judgements, run, k=k)
-    metrics["queries"] = int(metrics["queries"])
     metrics["products"] = report.stored
     return metrics
 

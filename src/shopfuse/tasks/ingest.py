@@ -67,6 +67,9 @@ class ProductEncoder:
     max_images: int = 4
     max_pixels: int = DEFAULT_MAX_PIXELS
     model: ProductModel | None = None
+    max_text_chars: int = 2000
+    """Characters of a product's text the text encoder sees: the encoders read 128-512 tokens, and
+    a 64 KB description would only cost time."""
 
     def fingerprint(self) -> str:
         """What the vectors depend on besides content; part of every content hash."""
@@ -126,7 +129,8 @@ class ProductEncoder:
         with_text = [r for r in records if r.product.text]
         if not with_text:
             return
-        vectors = self.text.encode_text([r.product.text or "" for r in with_text], role="passage")
+        texts = [(r.product.text or "")[: self.max_text_chars] for r in with_text]
+        vectors = self.text.encode_text(texts, role="passage")
         for record, vector in zip(with_text, vectors, strict=True):
             record.vectors[Modality.TEXT] = vector
 
@@ -312,6 +316,8 @@ def ingest(
     batch_size: int = 64,
     progress: bool = True,
     atomic: bool = False,
+    max_attributes: int | None = None,
+    optimize: bool = True,
 ) -> IngestReport:
     """Store every product of ``catalog`` whose content changed; with ``sync``, delete vanished ids.
 
@@ -319,11 +325,13 @@ def ingest(
     stored carry the hash of their content and are skipped next time. With ``atomic`` the
     products are still encoded batch by batch but stored in one commit at the end, so a killed
     run leaves all of them or none (for small catalogues, such as one posted request).
+    ``max_attributes`` caps the store's attribute columns: new columns past it are not stored.
+    ``optimize`` compacts the store after a run that changed it.
     """
     started = time.perf_counter()
     report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
     report.skipped = len({(p.row) for p in catalog.problems if p.severity == "error"})
-    _coerce_attributes(catalog, store, report)
+    _coerce_attributes(catalog, store, report, max_attributes)
     fingerprint = encoder.fingerprint()
     existing = store.hashes()
     todo: list[tuple[Product, str]] = []
@@ -352,7 +360,7 @@ def ingest(
     if sync and catalog.products:
         vanished = sorted(set(existing) - catalog.seen_ids)
         report.deleted = store.delete(vanished)
-    if report.stored or report.deleted:
+    if optimize and (report.stored or report.deleted):
         store.optimize()
     report.seconds = time.perf_counter() - started
     return report
@@ -367,13 +375,31 @@ def _count_stored(records: Sequence[Record], existing: dict[str, str], report: I
             report.added += 1
 
 
-def _coerce_attributes(catalog: Catalog, store: VectorStore, report: IngestReport) -> None:
+def _coerce_attributes(
+    catalog: Catalog, store: VectorStore, report: IngestReport, max_attributes: int | None
+) -> None:
     """Give attributes the store's column types; values that do not fit are reported and dropped."""
     inferred = {}
     for column in catalog.attribute_columns:
         kind = infer_attribute_type(p.attributes.get(column) for p in catalog.products)
         if kind is not None:
             inferred[column] = kind
+    known = store.manifest.attributes
+    new = [name for name in inferred if name not in known]
+    if max_attributes is not None and len(known) + len(new) > max_attributes:
+        room = max(0, max_attributes - len(known))
+        for name in new[room:]:
+            inferred.pop(name)
+            report.problems.append(
+                Problem(
+                    catalog.source,
+                    0,
+                    None,
+                    name[:100],
+                    f"the store holds its limit of {max_attributes} attribute columns; column not stored",
+                    "warning",
+                )
+            )
     types = store.ensure_attributes(inferred)
     for product in catalog.products:
         for name, value in list(product.attributes.items()):

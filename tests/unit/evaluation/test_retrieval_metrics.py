@@ -39,17 +39,36 @@ def test_metrics_by_hand() -> None:
     assert scores["Recall@10"] == pytest.approx(1.0)
     assert scores["P@10"] == pytest.approx(0.1)
     assert scores["nDCG@10"] == pytest.approx((1 + 1 / math.log2(3)) / 2)
-    missing = retrieval_metrics(qrels, {"q1": {"a": 1.0}}, k=10)
-    assert missing["MRR@10"] == pytest.approx(0.5)
-    nothing = retrieval_metrics(qrels, {}, k=10)
+    empty = retrieval_metrics(qrels, {"q1": {"a": 1.0}, "q2": {}}, k=10)
+    assert empty["MRR@10"] == pytest.approx(0.5)  # asked, retrieved nothing: a zero
+    nothing = retrieval_metrics(qrels, {"q1": {}, "q2": {}}, k=10)
     assert nothing == {
         "nDCG@10": 0.0,
         "Recall@10": 0.0,
         "MRR@10": 0.0,
         "P@10": 0.0,
         "MAP": 0.0,
-        "queries": 2.0,
+        "queries": 2,
+        "qrels_without_query": 0,
+        "queries_without_judgement": 0,
     }
+
+
+def test_metrics_average_over_the_queries_asked_not_the_qrels() -> None:
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}, "q3": {"c": 1}, "q4": {"d": 1}, "q5": {"e": 0}}
+    # a query file covering half the qrels, plus one query judged only irrelevant and one not judged
+    run = {"q1": {"a": 0.9}, "q2": {"x": 0.9, "b": 0.5}, "q5": {"e": 0.9}, "q6": {"f": 0.9}}
+    scores = retrieval_metrics(qrels, run, k=10)
+    assert scores["queries"] == 2
+    assert scores["qrels_without_query"] == 2  # q3, q4: not asked, so not scored as zero
+    assert scores["queries_without_judgement"] == 2  # q5, q6
+    assert scores["MRR@10"] == pytest.approx((1 + 1 / 2) / 2)
+    assert scores["Recall@10"] == pytest.approx(1.0)
+
+
+def test_metrics_refuse_queries_that_match_no_judgement() -> None:
+    with pytest.raises(CatalogError, match="none of the 1 queries asked"):
+        retrieval_metrics({"q1": {"a": 1}}, {"other": {"a": 1.0}}, k=10)
 
 
 def test_attribute_metrics() -> None:

@@ -80,3 +80,35 @@ def test_square_pad_keeps_whole_product() -> None:
     assert square.size == (64, 64)
     assert square.getpixel((0, 32)) == (255, 255, 255)
     assert square.getpixel((32, 32)) == (0, 0, 0)
+
+
+def test_a_long_thin_image_is_refused_from_its_header(tmp_path: Path) -> None:
+    # issue 13: a 177-byte 100000x1 PNG passed the pixel cap and the square padding then asked
+    # for a 100000x100000 canvas (21.7 GB before the kernel killed the server)
+    path = _save(Image.new("1", (100_000, 1)), tmp_path / "line.png")
+    assert path.stat().st_size < 1_000
+    with pytest.raises(MediaError, match="side longer than"):
+        load_image(path)
+    narrow = _save(Image.new("RGB", (3000, 20)), tmp_path / "narrow.png")
+    with pytest.raises(MediaError, match="times longer than wide"):
+        load_image(narrow)
+    banner = load_image(_save(Image.new("RGB", (1600, 200)), tmp_path / "banner.png"))
+    assert banner.size == (1600, 200)  # a shop banner (8:1) stays welcome
+
+
+def test_square_pad_cost_is_bounded_by_the_target_size() -> None:
+    # built in memory, so load_image's caps do not apply: the padding alone must stay small
+    line = Image.new("RGB", (200_000, 2), "black")
+    square = square_pad(line, 224)
+    assert square.size == (224, 224)
+    assert square.getpixel((112, 111)) == (0, 0, 0)  # the line is still there: one row, centred
+    assert square.getpixel((112, 10)) == (255, 255, 255)
+    tiny = square_pad(Image.new("RGB", (3, 7), "black"), 224)
+    assert tiny.size == (224, 224) and tiny.getpixel((112, 112)) == (0, 0, 0)
+
+
+def test_folders_and_nul_bytes_get_their_own_reasons(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="is a folder, not an image file"):
+        load_image(tmp_path)
+    with pytest.raises(MediaError, match="NUL byte"):
+        load_image(str(tmp_path / "a\x00.jpg"))

@@ -19,6 +19,7 @@ from shopfuse.recommend import (
 )
 from shopfuse.recommend.evaluate import recommendation_metrics
 from shopfuse.recommend.methods import top_k
+from tests.helpers.outfits import outfit_log
 
 DAY = 86_400.0
 
@@ -72,8 +73,43 @@ def test_hybrid_tunes_weights_and_serves_new_users_and_cold_items() -> None:
     hybrid = HybridRecommender(k=5)
     hybrid.fit(log, items)
     assert set(hybrid.chosen) == {"itemknn", "content", "popularity"} and any(hybrid.chosen.values())
-    scores = hybrid.scores({22: 1.0})  # one event on an item nobody else bought
-    assert np.isfinite(scores).all() and scores.max() > 0
+    # one event on a shoe; nobody ever bought shoes (rows 20-29), so only content can reach them,
+    # and for a shoe lover they come before the bestseller i0
+    first = top_k(hybrid.scores({22: 1.0}), 3, exclude={22})
+    assert all(20 <= r < 30 for r in first), first
+    recs = Recommendations.fit(items, log, k=5)
+    served = recs.for_user("new", k=3, extra=[Event("new", "i22", 20 * DAY)])
+    assert [h["cold"] for h in served] == [True] * 3
+    assert all(items.categories[items.index[h["id"]]] == items.categories[22] for h in served)
+
+
+def test_itemknn_finds_what_is_bought_next_and_never_sees_the_future() -> None:
+    """Who bought an outfit's top buys the rest next: item-kNN must find it, popularity cannot."""
+    ids = [f"0{706016001 + i}" for i in range(100)]  # ids with a leading zero, as H&M's
+    vectors = l2_normalize(np.random.default_rng(0).normal(size=(100, 16))).astype(np.float32)
+    items = ItemSpace(ids, vectors, "image", [{}] * 100, [None] * 100, [None] * 100)
+    outfits = [ids[i : i + 3] for i in range(0, 60, 3)]
+    train, test = outfit_log(outfits, ids[60:63], train_users=150, test_users=40)
+    wanted: dict[str, set[str]] = {}
+    for event in test:
+        wanted.setdefault(event.user_id, set()).add(event.item_id)
+    asked_at = {e.user_id: e.timestamp for e in test}
+
+    def recall(recs: Recommendations, method: str) -> float:
+        found = [
+            len(targets & {h["id"] for h in recs.for_user(user, k=12, method=method, now=asked_at[user])})
+            / len(targets)
+            for user, targets in wanted.items()
+        ]
+        return float(np.mean(found))
+
+    split = Recommendations.fit(items, Interactions(train), k=12)
+    assert recall(split, "itemknn") >= 0.9
+    assert recall(split, "hybrid") >= 0.9
+    assert recall(split, "popularity") < 0.4
+    # the log also holds the test purchases: asked at the time of the test day, they are not history
+    everything = Recommendations.fit(items, Interactions([*train, *test]), k=12)
+    assert recall(everything, "itemknn") >= 0.9
 
 
 def test_recommendations_similar_excludes_variants_and_complements_cross_category() -> None:

@@ -9,9 +9,10 @@ import pytest
 
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
+from shopfuse.store.filters import parse_filter
 from shopfuse.store.locate import backend_of, work_folder
 from shopfuse.store.milvus import MilvusStore, is_milvus_uri, parse_location
-from shopfuse.store.milvus_filter import translate_filter
+from shopfuse.store.milvus_filter import to_milvus
 
 TEXT = EncoderInfo("t", "1", 4, "space-t")
 
@@ -58,17 +59,24 @@ def test_work_folder_and_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert backend_of(tmp_path / "new", "milvus") == "milvus"
 
 
-def _resolve(name: str, quoted: bool) -> str:
-    if name not in ("id", "gender", "size", "colour group"):
-        raise StoreError(f"no field or attribute named {name!r}")
-    return "id" if name == "id" else f'doc["{name}"]'
+def translate_filter(where: str) -> str:
+    tree = parse_filter(where, ["id", "gender", "size", "colour group"])
+    return to_milvus(tree, lambda name: "id" if name == "id" else f'doc["{name}"]')
 
 
 def test_translation_keeps_three_valued_logic() -> None:
-    assert translate_filter("size > 3", _resolve) == '(doc["size"] > 3)'
-    assert translate_filter("NOT size > 3", _resolve) == '(doc["size"] is not null and not (doc["size"] > 3))'
-    assert translate_filter("`colour group` = 'o''\"k'", _resolve) == '(doc["colour group"] == "o\'\\"k")'
-    assert translate_filter("1 <= size", _resolve) == '(doc["size"] >= 1)'
+    assert translate_filter("size > 3") == '(doc["size"] > 3)'
+    assert translate_filter("NOT size > 3") == '(doc["size"] is not null and not (doc["size"] > 3))'
+    assert translate_filter("`colour group` = 'o''\"k'") == '(doc["colour group"] == "o\'\\"k")'
+    assert translate_filter("1 <= size") == '(doc["size"] >= 1)'
+    assert translate_filter("NOT (size = 1 OR gender = 'x')") == (
+        '((doc["size"] is not null and not (doc["size"] == 1)) and '
+        '(doc["gender"] is not null and not (doc["gender"] == "x")))'
+    )
+    assert translate_filter("size IS NOT NULL AND id IN ('a', 'b')") == (
+        '((doc["size"] is not null) and (id == "a" or id == "b"))'
+    )
+    assert translate_filter("size BETWEEN -1.5 AND 2e3") == '(doc["size"] >= -1.5 and doc["size"] <= 2000.0)'
 
 
 @pytest.mark.parametrize(
@@ -88,7 +96,7 @@ def test_translation_keeps_three_valued_logic() -> None:
 )
 def test_filters_outside_the_whitelist_are_refused(where: str) -> None:
     with pytest.raises(StoreError, match="invalid filter"):
-        translate_filter(where, _resolve)
+        translate_filter(where)
 
 
 def test_documents_and_reopen(tmp_path: Path) -> None:

@@ -41,6 +41,10 @@ function el(tag, attrs = {}, children = []) {
     if (name === "text") node.textContent = value;
     else if (name === "testid") node.dataset.testid = value;
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "style") {
+      // set through the CSSOM: the service's Content-Security-Policy refuses style attributes
+      for (const [property, setting] of Object.entries(value)) node.style.setProperty(property, setting);
+    }
     else node.setAttribute(name, value === true ? "" : String(value));
   }
   for (const child of [].concat(children)) {
@@ -306,7 +310,7 @@ function why(parts, matched, testid) {
       const shown = share ? `${Math.round((100 * value) / shareTotal)}%` : value.toFixed(3);
       return el("div", { class: "why-row" + (share ? " share" : ""), "data-key": key }, [
         el("span", { class: "why-label", text: WHY_LABELS[key] || key }),
-        el("span", { class: "why-bar" }, el("span", { style: `width:${(100 * width).toFixed(1)}%` })),
+        el("span", { class: "why-bar" }, el("span", { style: { width: `${(100 * width).toFixed(1)}%` } })),
         el("span", { class: "why-value", text: shown }),
       ]);
     });

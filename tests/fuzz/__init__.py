@@ -1,0 +1,1 @@
+"""Hostile input for the HTTP API: generated requests over every route, and the regressions they found."""
