@@ -10,22 +10,34 @@ One command per protocol::
 with photos only and searched. ``cross-shop`` trains on the shared fashion catalogue only
 (``--fashion-features`` names a feature store to reuse; without it the fashion photos are encoded
 once into shopfuse's feature cache, about 4 minutes, and reused by later runs) and searches all
-1,570 H&M items, photos only. Query sets are built by :mod:`shopfuse.evaluation.hm_protocols`:
-"<colour> <type>" in English and Chinese (pairs with at least 3 items) and 300 description queries.
+1,570 H&M items, photos only. Query sets are built by :mod:`shopfuse.evaluation.hm_protocols`
+(pairs with at least 3 items): ``colour_type_en`` "<colour> <type>"; ``colour_type_zh`` the same
+pairs through a translation table that the query glossary largely repeats (glossary-built: it tests
+the glossary against itself); ``colour_type_zh_seller`` Chinese colour+type pairs as Taobao sellers
+wrote them (``--seller-pairs``, :mod:`shopfuse.evaluation.hm_seller_queries`), judged against the
+H&M columns; and 300 description queries. The results' ``coverage`` says how much of each Chinese
+set is glossary words.
 
 Rows, all in one run on the same files:
 
 - ``frozen ridge`` (baseline): the least-squares map from frozen photo features to the title space;
   the photo is the product; the query is matched in that space.
-- ``shopfuse, learned space``: the default model (cca + cross-attention), query vector only.
-- ``shopfuse, frozen backbone``: the default model (query understanding, attribute-aware ranking)
-  on ImageNet features; what ``shopfuse train`` gives below 2,000 photo+title pairs (in-shop).
-- ``shopfuse, tuned backbone``: the same trained with ``--tune-backbone on`` (``--tune-blocks``,
-  ``--tune-epochs``); its self-supervised term also sees the searched shop's photos (no text or
-  labels), unless ``--self-supervised 0``. ``--backbone efficientnet-lite2`` switches the shopfuse
-  rows to a larger network. ``shopfuse train`` tunes by default from 2,000 pairs on (cross-shop).
-- ``+ adapt``: (cross-shop) the default model after ``shopfuse adapt`` on the searched shop's
-  photos (no text or labels used).
+- ``shopfuse default``: what ``shopfuse train --labels ...`` gives with every other option at its
+  default (cca + cross-attention, ``--tune-backbone auto``: frozen ImageNet features below 2,000
+  photo+title pairs, so in-shop; tuned from 2,000 on, so cross-shop), with query understanding
+  and attribute-aware ranking; no photo of the searched shop is used in training.
+  ``shopfuse default, learned space`` is its query vector only.
+- ``shopfuse, tuned backbone`` (in-shop) / ``shopfuse, frozen backbone`` (cross-shop): the same
+  with ``--tune-backbone on`` (``--tune-blocks``, ``--tune-epochs``) / ``off``.
+  ``--backbone efficientnet-lite2`` switches the shopfuse rows to a larger network.
+- ``frozen backbone + adapt``: (cross-shop) the frozen-backbone model after ``shopfuse adapt`` on
+  the searched shop's photos (no text or labels used).
+- ``tuned + searched photos (transductive)``: (cross-shop, ``--transductive``) tuned with the
+  searched shop's photos in the self-supervised term (``--adapt-photos``), so it has seen the
+  photos it is tested on.
+
+Every row with query understanding is measured twice: with the glossary (``RankingSettings.glossary``,
+the default) and, as ``..., glossary off``, without it (the encoder and the shop's values only).
 
 Metrics come from ranx through :func:`shopfuse.evaluation.retrieval.retrieval_metrics`. P@10 cannot
 reach 1 when a pair has fewer than 10 items; the table prints that ceiling.
@@ -53,12 +65,18 @@ from shopfuse.evaluation.hm_protocols import LABELS, Protocol, build_protocol
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
 from shopfuse.model.adapt import adapt_model
 from shopfuse.model.backbone import TailSettings
-from shopfuse.model.train import train_model
+from shopfuse.model.train import TuneMode, train_model
 from shopfuse.tasks.evaluate import temporary_engine
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FASHION_LABELS = ("articleType", "baseColour", "gender", "season", "usage")
 METRICS = ("P@10", "nDCG@10", "Recall@10", "MRR@10")
+QUERY_SETS = {
+    "colour_type_en": "colour+type, English",
+    "colour_type_zh": "colour+type, Chinese from the glossary's own table (glossary-built)",
+    "colour_type_zh_seller": "colour+type, Chinese as sellers wrote it (independent of the glossary)",
+    "description_en": "item description + colour, English",
+}
 
 
 def slug(name: str) -> str:
@@ -66,10 +84,13 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def evaluate(engine: Engine, protocol: Protocol, *, understand: bool) -> dict[str, dict[str, float]]:
+def evaluate(
+    engine: Engine, protocol: Protocol, *, understand: bool, glossary: bool = True
+) -> dict[str, dict[str, float]]:
     """Every query set of ``protocol`` against the engine's store."""
     assert engine.model is not None
     engine.model.config.ranking.understand_queries = understand
+    engine.model.config.ranking.glossary = glossary
     results = {}
     for name, (queries_file, qrels_file) in protocol.queries.items():
         queries, qrels = read_queries(queries_file), read_qrels(qrels_file)
@@ -101,6 +122,9 @@ def main() -> None:
     parser.add_argument("--items", type=Path, default=SHARED / "hm-purchases" / "items.csv")
     parser.add_argument("--fashion", type=Path, default=SHARED / "fashion-products" / "metadata.csv")
     parser.add_argument("--fashion-features", type=Path, default=None)
+    parser.add_argument(
+        "--seller-pairs", type=Path, default=SHARED / "product-copy-zh" / "pairs.jsonl", help="seller words"
+    )
     parser.add_argument("--work", type=Path, default=None, help="keep files here (default: a temp folder)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -112,16 +136,17 @@ def main() -> None:
     )
     parser.add_argument("--tune-epochs", type=int, default=TailSettings().epochs)
     parser.add_argument(
-        "--self-supervised",
-        type=float,
-        default=0.5,
-        help="weight of the two-view term over the searched shop's photos (0: pairs only)",
+        "--transductive",
+        action="store_true",
+        help="(cross-shop) add a tuned row whose self-supervised term saw the searched shop's photos",
     )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="shopfuse-protocol-") as tmp, threadpool_limits(args.threads):
         work = args.work or Path(tmp)
-        protocol = build_protocol(args.protocol, args.items, work / "data", seed=args.seed)
+        protocol = build_protocol(
+            args.protocol, args.items, work / "data", seed=args.seed, seller_pairs=args.seller_pairs
+        )
         models: dict[str, Path] = {}
         train_seconds: dict[str, float] = {}
         echo = lambda line: print("  " + line, flush=True)  # noqa: E731
@@ -133,16 +158,20 @@ def main() -> None:
                 file=Path(__file__).resolve().parents[1] / "examples/mappings/fashion-products.yaml"
             )
             source, labels, features = args.fashion, FASHION_LABELS, args.fashion_features
-        variants = [
-            ("frozen ridge", "ridge", "weighted", (), None),
-            ("shopfuse", "cca", "cross-attention", labels, None),
+        tail = TailSettings(blocks=args.tune_blocks, epochs=args.tune_epochs)
+        # (name, alignment, fusion, labels, --tune-backbone, tail settings, photos of other shops)
+        variants: list[tuple[str, str, str, tuple[str, ...], TuneMode, TailSettings | None, list[Path]]] = [
+            ("frozen ridge", "ridge", "weighted", (), "off", None, []),
+            ("shopfuse default", "cca", "cross-attention", labels, "auto", TailSettings(), []),
         ]
-        if args.tune_blocks >= 0:
-            tail = TailSettings(
-                blocks=args.tune_blocks, epochs=args.tune_epochs, self_supervised_weight=args.self_supervised
-            )
-            variants.append(("shopfuse, tuned backbone", "cca", "cross-attention", labels, tail))
-        for name, alignment, fusion, heads, tune in variants:
+        if args.protocol == "cross-shop":
+            variants.append(("shopfuse, frozen backbone", "cca", "cross-attention", labels, "off", None, []))
+            if args.transductive:
+                name = "tuned + searched photos (transductive)"
+                variants.append((name, "cca", "cross-attention", labels, "on", tail, [protocol.catalog]))
+        elif args.tune_blocks >= 0:
+            variants.append(("shopfuse, tuned backbone", "cca", "cross-attention", labels, "on", tail, []))
+        for name, alignment, fusion, heads, tune, tail_settings, other_photos in variants:
             print(f"training {name} on {source}", flush=True)
             started = time.perf_counter()
             folder = work / f"model-{slug(name)}"
@@ -164,10 +193,9 @@ def main() -> None:
                 seed=args.seed,
                 features_dir=feature_dir,
                 engine_config=config,
-                tune_backbone="off" if tune is None else "on",
-                tail=tune,
-                # the searched shop's photos, no text: self-supervised adaptation of the backbone
-                unlabelled=[protocol.catalog] if tune is not None and args.self_supervised else (),
+                tune_backbone=tune,
+                tail=tail_settings,
+                unlabelled=other_photos,
                 progress=False,
                 echo=echo,
             )
@@ -176,15 +204,15 @@ def main() -> None:
         if args.protocol == "cross-shop":
             started = time.perf_counter()
             adapt_model(
-                models["shopfuse"],
+                models["shopfuse, frozen backbone"],
                 protocol.catalog,
                 work / "model-adapted",
                 progress=False,
                 features_dir=work / "target-features",
                 echo=echo,
             )
-            train_seconds["+ adapt"] = round(time.perf_counter() - started, 1)
-            models["+ adapt"] = work / "model-adapted"
+            train_seconds["frozen backbone + adapt"] = round(time.perf_counter() - started, 1)
+            models["frozen backbone + adapt"] = work / "model-adapted"
 
         rows: dict[str, Any] = {}
         ingest_rate: dict[str, float] = {}
@@ -192,11 +220,11 @@ def main() -> None:
             engine, ingest_rate[name] = ingest(model, protocol.catalog, work / f"store-{slug(name)}")
             if name == "frozen ridge":
                 rows[name] = evaluate(engine, protocol, understand=False)
-            elif name == "shopfuse":
-                rows["shopfuse, learned space"] = evaluate(engine, protocol, understand=False)
-                rows["shopfuse, frozen backbone"] = evaluate(engine, protocol, understand=True)
-            else:
-                rows[name] = evaluate(engine, protocol, understand=True)
+                continue
+            if name == "shopfuse default":
+                rows[f"{name}, learned space"] = evaluate(engine, protocol, understand=False)
+            rows[name] = evaluate(engine, protocol, understand=True, glossary=True)
+            rows[f"{name}, glossary off"] = evaluate(engine, protocol, understand=True, glossary=False)
 
     baseline = rows["frozen ridge"]
     table = []
@@ -208,21 +236,25 @@ def main() -> None:
             if query_set == "colour_type_zh":
                 en = sets["colour_type_en"]["P@10"]
                 zh_en = round(metrics["P@10"] / en, 3) if en else ""
+            ceiling = protocol.ceilings.get(query_set)
             table.append(
                 [
                     name,
                     query_set,
                     *(round(metrics[m], 4) for m in METRICS),
                     round(ours / base, 2) if base else "",
+                    round(metrics["P@10"] / ceiling, 3) if ceiling else "",
                     zh_en,
                     metrics["ms_per_query"],
                 ]
             )
     print_table(
         f"{args.protocol}: photo-only search by text ({SHARED_BOX_NOTE})",
-        ["method", "queries", *METRICS, "x baseline", "zh/en P@10", "ms/query"],
+        ["method", "queries", *METRICS, "x baseline", "P@10/ceiling", "zh/en P@10", "ms/query"],
         table,
     )
+    print("\n".join(f"{name}: {QUERY_SETS.get(name, name)}" for name in protocol.queries))
+    print(f"glossary coverage of the Chinese sets: {protocol.coverage}")
     print(
         f"P@10 ceilings: {protocol.ceilings}; training seconds: {train_seconds}; "
         f"ingest products/s: {ingest_rate}"
@@ -232,10 +264,12 @@ def main() -> None:
         {"protocol": args.protocol, "seed": args.seed, "threads": args.threads},
         {
             "rows": rows,
+            "query_sets": {name: QUERY_SETS.get(name, name) for name in protocol.queries},
+            "glossary_coverage": protocol.coverage,
             "ceilings": protocol.ceilings,
             "train_seconds": train_seconds,
             "ingest_products_per_second": ingest_rate,
-            "queries": {k: len(read_queries(v[0])) for k, v in protocol.queries.items()} if args.work else {},
+            "queries": {k: len(read_queries(v[0])) for k, v in protocol.queries.items()},
             "peak_rss_mib": round(peak_rss_mib()),
         },
     )

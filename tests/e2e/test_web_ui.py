@@ -93,10 +93,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def page(browser: Any, base_url: str) -> Iterator[Any]:
-    """A fresh tab on the web UI; script errors fail the test."""
+    """A fresh tab on the web UI; script errors and Content-Security-Policy refusals fail the test."""
     tab = browser.new_page(viewport=VIEWPORT)
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
+    # the service's CSP allows only its own files: anything inline or foreign shows up here
+    tab.on(
+        "console",
+        lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     tab.set_default_timeout(30_000)
     tab.goto(base_url + "/")
     yield tab

@@ -1,9 +1,13 @@
 """The in-shop and cross-shop retrieval protocols built from the shared H&M items.
 
 Both search photo-only products by text. Queries are "<colour> <product type>" in English and in
-Chinese (a hand-written translation table), relevance = items of that colour and type; and
-description queries (the item's description plus its colour), the item itself graded 2 and its
-colour variants (same product code) graded 1.
+Chinese, relevance = items of that colour and type; and description queries (the item's description
+plus its colour), the item itself graded 2 and its colour variants (same product code) graded 1.
+The Chinese comes from two sources: ``colour_type_zh`` from the translation table below, which the
+query glossary largely repeats (so it tests the glossary against itself), and, given the seller
+data, ``colour_type_zh_seller`` from the words Taobao sellers wrote
+(:mod:`shopfuse.evaluation.hm_seller_queries`). ``Protocol.coverage`` says how much of each Chinese
+set the glossary knows.
 
 - in-shop: the H&M items with text are split by product code; the model trains on one half
   (titles, descriptions, attributes) and the other half, photos only, is searched.
@@ -19,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from shopfuse.evaluation.hm_seller_queries import glossary_coverage, seller_queries
+from shopfuse.query.glossary import concepts
 
 __all__ = ["ZH_COLOUR", "ZH_TYPE", "Protocol", "build_protocol"]
 
@@ -65,6 +72,8 @@ class Protocol:
     queries: dict[str, tuple[Path, Path]] = field(default_factory=dict)
     ceilings: dict[str, float] = field(default_factory=dict)
     """Best P@10 any ranking can reach per query set (pairs with fewer than 10 items cap it)."""
+    coverage: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per Chinese query set, how much of it is glossary words (:func:`glossary_coverage`)."""
 
 
 def _titled_items(items_csv: Path) -> list[dict[str, str]]:
@@ -87,7 +96,7 @@ def _write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> None:
 
 def _query_sets(
     catalog: list[dict[str, str]], folder: Path, min_items: int, descriptions: int, seed: int
-) -> tuple[dict[str, tuple[Path, Path]], dict[str, float]]:
+) -> tuple[dict[str, tuple[Path, Path]], dict[str, float], list[tuple[str, str]]]:
     pairs: dict[tuple[str, str], list[str]] = {}
     for row in catalog:
         colour, kind = row.get("colour_group_name") or "", row.get("product_type_name") or ""
@@ -129,7 +138,21 @@ def _query_sets(
     queries.write_text("\n".join(q_lines) + "\n", encoding="utf-8")
     qrels.write_text("\n".join(r_lines) + "\n", encoding="utf-8")
     sets["description_en"] = (queries, qrels)
-    return sets, ceilings
+    return sets, ceilings, [(ZH_COLOUR[colour], ZH_TYPE[kind]) for (colour, kind), _ in kept]
+
+
+def _seller_set(
+    catalog: list[dict[str, str]], folder: Path, pairs_jsonl: Path, min_items: int
+) -> tuple[tuple[Path, Path], float, list[tuple[str, str]]]:
+    """The seller-worded Chinese queries: files, P@10 ceiling, and each query's two words."""
+    built = seller_queries(pairs_jsonl, catalog, min_items=min_items)
+    queries, qrels = folder / "colour_type_zh_seller.tsv", folder / "colour_type_zh_seller.qrels"
+    queries.write_text("".join(f"{qid}\t{text}\n" for qid, text in built.queries.items()), encoding="utf-8")
+    qrels.write_text(
+        "".join(f"{qid} 0 {pid} 1\n" for qid, ids in built.qrels.items() for pid in ids), encoding="utf-8"
+    )
+    ceiling = float(np.mean([min(len(ids), 10) / 10 for ids in built.qrels.values()]))
+    return (queries, qrels), ceiling, list(built.words.values())
 
 
 def build_protocol(
@@ -140,8 +163,12 @@ def build_protocol(
     seed: int = 0,
     min_items: int = 3,
     descriptions: int = 300,
+    seller_pairs: Path | None = None,
 ) -> Protocol:
-    """Write the catalogues, queries and qrels of protocol ``name`` ("in-shop" or "cross-shop")."""
+    """Write the catalogues, queries and qrels of protocol ``name`` ("in-shop" or "cross-shop").
+
+    ``seller_pairs`` (``product-copy-zh/pairs.jsonl``) adds the seller-worded Chinese query set.
+    """
     if name not in ("in-shop", "cross-shop"):
         raise ValueError(f"unknown protocol {name!r}; use in-shop or cross-shop")
     folder.mkdir(parents=True, exist_ok=True)
@@ -174,5 +201,11 @@ def build_protocol(
         searched = items
     catalog = folder / "catalog.jsonl"
     _write_jsonl(catalog, [{"id": r["article_id"], "image": r["image"]} for r in searched])
-    sets, ceilings = _query_sets(searched, folder, min_items, descriptions, seed)
-    return Protocol(name, train_path, catalog, sets, ceilings)
+    sets, ceilings, table_words = _query_sets(searched, folder, min_items, descriptions, seed)
+    glossary_words = [word for _, other in concepts() for word in other]
+    coverage = {"colour_type_zh": glossary_coverage(table_words, glossary_words)}
+    if seller_pairs is not None:
+        key = "colour_type_zh_seller"
+        sets[key], ceilings[key], seller_words = _seller_set(searched, folder, seller_pairs, min_items)
+        coverage[key] = glossary_coverage(seller_words, glossary_words)
+    return Protocol(name, train_path, catalog, sets, ceilings, coverage)

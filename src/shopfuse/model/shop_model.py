@@ -46,7 +46,11 @@ class RankingSettings(BaseModel):
     threshold: float = 0.6
     """Cosine a query phrase needs to an attribute value to become a constraint."""
     glossary: bool = True
-    """Give attribute values the other-language words of the built-in glossary (language parity)."""
+    """Give attribute values the other-language words of the built-in glossary (queries in other languages).
+
+    Off: a query phrase reaches a value only through the shop's own value names, exactly or by
+    multilingual encoder similarity, and no narrower kinds are known. Read at query time.
+    """
     narrower_weight: float = 0.5
     """Share of a value's weight its narrower kinds get (glossary: "Jeans" under "Trousers"); 0: off."""
     rewrite_weight: float = 0.5

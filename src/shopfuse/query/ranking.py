@@ -12,20 +12,21 @@ costs two matrix-vector products.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from shopfuse.encoders.base import TextEncoder
-from shopfuse.model.shop_model import ShopModel
+from shopfuse.model.shop_model import RankingSettings, ShopModel
 from shopfuse.query.glossary import narrower_values, translations, value_aliases
 from shopfuse.query.understanding import ParsedQuery, QueryUnderstanding
 from shopfuse.store.base import VectorStore
 from shopfuse.tasks.ingest import PRODUCT
 from shopfuse.types import Hit, Modality
 
-__all__ = ["AttributeIndex", "AttributeRanker"]
+__all__ = ["AttributeIndex", "AttributeRanker", "query_understanding"]
 
 KNOWN_PROBABILITY = 0.97
 """Probability given to an attribute value the catalogue states (not 1: catalogues have errors)."""
@@ -43,6 +44,26 @@ class AttributeIndex:
     classes: dict[str, dict[str, int]]
 
 
+def query_understanding(
+    text: TextEncoder, vocabulary: Mapping[str, Sequence[str]], settings: RankingSettings
+) -> QueryUnderstanding:
+    """Understanding of ``vocabulary``'s values with or without the glossary, as ``settings`` say.
+
+    With ``settings.glossary`` off, a phrase reaches a value only through the shop's own value
+    names: exactly, or by its multilingual encoder similarity; no hand-written word list.
+    """
+    glossary = settings.glossary
+    return QueryUnderstanding(
+        text,
+        vocabulary,
+        threshold=settings.threshold,
+        aliases=value_aliases(text, vocabulary) if glossary else None,
+        narrower=narrower_values(text, vocabulary) if glossary else None,
+        narrower_weight=settings.narrower_weight,
+        translations=translations() if glossary else None,
+    )
+
+
 class AttributeRanker:
     """Ranks a store's products for parsed queries with a model's attribute heads."""
 
@@ -51,18 +72,20 @@ class AttributeRanker:
             raise ValueError("attribute-aware ranking needs a model trained with --labels")
         self.store = store
         self.model = model
-        settings = model.config.ranking
-        classes = model.heads.classes_
-        self.understanding = QueryUnderstanding(
-            text,
-            classes,
-            threshold=settings.threshold,
-            aliases=value_aliases(text, classes) if settings.glossary else None,
-            narrower=narrower_values(text, classes) if settings.glossary else None,
-            narrower_weight=settings.narrower_weight,
-            translations=translations() if settings.glossary else None,
-        )
+        self.text = text
+        self._understanding: tuple[tuple[bool, float, float], QueryUnderstanding] | None = None
         self._index: AttributeIndex | None = None
+
+    @property
+    def understanding(self) -> QueryUnderstanding:
+        """Query understanding as the model's ranking settings say now (rebuilt when they change)."""
+        settings = self.model.config.ranking
+        key = (settings.glossary, settings.threshold, settings.narrower_weight)
+        if self._understanding is None or self._understanding[0] != key:
+            assert self.model.heads is not None
+            built = query_understanding(self.text, self.model.heads.classes_, settings)
+            self._understanding = (key, built)
+        return self._understanding[1]
 
     def parse(self, query: str) -> ParsedQuery:
         """The query's constraints, free words and rewrite."""
