@@ -164,5 +164,9 @@ def http_client(port: int, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{port}",
         timeout=REQUEST_TIMEOUT_S,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        # idle connections expire before uvicorn's 5 s keep-alive does: with both at 5 s a request
+        # could go out on a connection the server was closing (an httpx ReadError, not a server error)
+        limits=httpx.Limits(
+            max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0
+        ),
     )

@@ -102,13 +102,17 @@ def measure(root: Path, products: int, size: int) -> dict[str, Any]:
 def main() -> None:
     """Parse options, measure, print and save."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--products", type=int, default=1216)
+    parser.add_argument(
+        "--products", default="1216,30016", help="Store sizes to measure, comma separated (one row each)."
+    )
     parser.add_argument("--batch", type=int, default=64, help="Products per commit (ingest's default).")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="shopfuse-integrity-") as folder:
-        row = measure(Path(folder) / "store", args.products, args.batch)
-    print_table(NAME, list(row), [list(row.values())])
-    write_results(NAME, vars(args), {"rows": [row]})
+    rows = []
+    for size in (int(part) for part in args.products.split(",") if part.strip()):
+        with tempfile.TemporaryDirectory(prefix="shopfuse-integrity-") as folder:
+            rows.append(measure(Path(folder) / "store", size, args.batch))
+    print_table(NAME, list(rows[0]), [list(row.values()) for row in rows])
+    write_results(NAME, vars(args), {"rows": rows})
 
 
 if __name__ == "__main__":
