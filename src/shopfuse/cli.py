@@ -130,8 +130,12 @@ def ingest(
         Path | None, typer.Option("--model", help="Trained model folder (shopfuse train): fused vectors.")
     ] = None,
     sync: Annotated[
-        bool, typer.Option(help="Delete stored products that are no longer in the catalogue.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            help="Delete stored products that are no longer in the catalogue "
+            "(default: yes for a whole file, no with --limit)."
+        ),
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Products per commit.")] = None,
     report: Annotated[Path | None, typer.Option(help="Problem report path (JSON lines).")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows.")] = None,

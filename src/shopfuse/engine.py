@@ -176,7 +176,7 @@ class Engine:
         catalog: str | Path,
         mapping: FieldMapping | None = None,
         *,
-        sync: bool = True,
+        sync: bool | None = None,
         progress: bool = True,
         report_path: str | Path | None = None,
         limit: int | None = None,
@@ -185,10 +185,16 @@ class Engine:
         """Ingest a catalogue file; the problem report is written next to the store by default.
 
         With ``atomic`` every changed product is stored in one commit (all or none after a kill).
+        ``sync`` (delete stored products the file no longer has) defaults to on for a whole file
+        and off with ``limit``: a trial on the first rows must not delete the rest of a store.
         """
         loaded = load_catalog(catalog, mapping, limit=limit, limits=self.config.limits)
         return self.ingest_catalog(
-            loaded, sync=sync, progress=progress, report_path=report_path, atomic=atomic
+            loaded,
+            sync=limit is None if sync is None else sync,
+            progress=progress,
+            report_path=report_path,
+            atomic=atomic,
         )
 
     def ingest_catalog(

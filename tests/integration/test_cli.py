@@ -122,10 +122,21 @@ def test_delete_command(fashion_csv: Path, tmp_path: Path) -> None:
     assert code == 0 and "deleted 1 of 2" in out
     code, out, _ = run("info", "--store", store, "--json")
     assert json.loads(out)["products"] == 2
+    # a trial on the first rows keeps the rest of the store; deleting them must be asked for
+    title = ("--field", "title=productDisplayName")
+    code, out, _ = run("ingest", str(catalog), "--store", store, *title, "--limit", "1")
+    assert code == 0 and "1 added" in out and "0 deleted" in out  # row 0 (10000) is back
+    assert json.loads(run("info", "--store", store, "--json")[1])["products"] == 3
+    code, out, _ = run("ingest", str(catalog), "--store", store, *title, "--limit", "1", "--sync")
+    assert code == 0 and "2 deleted" in out
+    code, out, _ = run("ingest", str(catalog), "--store", store, *title)
+    assert code == 0 and "2 added" in out and "1 unchanged" in out
+    code, out, _ = run("info", "--store", store, "--json")
+    assert json.loads(out)["products"] == 3
     # issue 13: a header-only catalogue exited 0 with nothing ingested; it is an error and deletes nothing
     empty = tmp_path / "empty.csv"
     empty.write_text(catalog.read_text().splitlines()[0] + "\n")
     code, _, err = run("ingest", str(empty), "--store", store, "--field", "title=productDisplayName")
     assert code == 1 and "no data rows" in err
     code, out, _ = run("info", "--store", store, "--json")
-    assert json.loads(out)["products"] == 2
+    assert json.loads(out)["products"] == 3
