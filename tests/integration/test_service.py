@@ -413,3 +413,26 @@ def test_hostile_filters_are_a_quick_400_in_the_clients_own_words(
                 detail = answer.json()["detail"]
                 assert answer.status_code == 400 and detail.startswith("invalid filter"), (where, answer.text)
                 assert not any(word in detail for word in ("_vec_", "_has_", "_hash", "`", "AND ("))
+
+
+def test_a_relative_path_is_checked_where_it_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13, the tester's exploit: ``../../tmp/x/secret.jpg`` was checked against the server's
+    working folder (inside a media root) but read relative to a temporary catalogue folder two
+    levels below ``/``, so a file outside every media root was stored and then served."""
+    import shutil
+    import tempfile
+
+    root = tmp_path / "media"
+    (root / "a" / "b").mkdir(parents=True)
+    monkeypatch.chdir(root / "a" / "b")  # the old check: cwd/../../tmp/... lies inside the root
+    outside = Path(tempfile.mkdtemp(prefix="shopfuse-secret-", dir="/tmp"))
+    try:
+        Image.new("RGB", (32, 32), "red").save(outside / "secret.jpg")
+        engine = Engine.open(tmp_path / "store")
+        client = TestClient(create_app(engine, ServiceSettings(api_keys=["k"], media_roots=[root])))
+        posted = [{"id": "s", "title": "t", "image": f"../../tmp/{outside.name}/secret.jpg"}]
+        answer = client.post("/products", json=posted, headers={"X-API-Key": "k"})
+        assert answer.status_code == 400 and "outside the allowed media folders" in answer.text
+        assert engine.store.count() == 0
+    finally:
+        shutil.rmtree(outside)
