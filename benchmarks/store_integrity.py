@@ -30,7 +30,7 @@ from _common import dir_size_mib, print_table, write_results
 from shopfuse.config import EngineConfig
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.store.base import Record
-from shopfuse.store.integrity import check_store
+from shopfuse.store.checking import check_store
 from shopfuse.store.lance import LanceStore
 from shopfuse.types import Product
 

@@ -299,7 +299,7 @@ def serve(
     )
     if workers > 1:
         from shopfuse.service.factory import ENV_STORE, serve_environment
-        from shopfuse.store.integrity import open_once
+        from shopfuse.store.checking import open_once
         from shopfuse.store.locate import read_engine_config
         from shopfuse.store.milvus import is_milvus_uri
 
@@ -379,7 +379,7 @@ def check(
     ] = False,
 ) -> None:
     """Re-hash the store's files and read every row: exit 1 when damage is found."""
-    from shopfuse.store.integrity import check_store, describe, repair_store
+    from shopfuse.store.checking import check_store, describe, repair_store
 
     try:
         report = check_store(store)

@@ -25,7 +25,7 @@ import pytest
 
 from shopfuse.config import EngineConfig
 from shopfuse.engine import Engine
-from shopfuse.store.integrity import check_store
+from shopfuse.store.checking import check_store
 from shopfuse.store.lance import LanceStore
 from tests.conftest import write_subset
 

@@ -6,11 +6,14 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from shopfuse.errors import StoreError
+
 __all__ = [
     "ATTRIBUTE_TYPES",
     "RESERVED_NAMES",
     "attribute_name_problem",
     "attribute_type",
+    "check_attribute_name",
     "coerce_attribute",
     "infer_attribute_type",
 ]
@@ -46,6 +49,14 @@ def attribute_name_problem(name: str, max_chars: int = 64) -> str | None:
     if bad:
         return f"attribute name {shown} contains {''.join(bad)!r}"
     return None
+
+
+def check_attribute_name(name: str) -> None:
+    """Refuse (``StoreError``) a name no store may take as an attribute column: the stores' last line
+    behind catalogue and API validation, with a generous length (catalogues set their own)."""
+    reason = attribute_name_problem(name, max_chars=1024)
+    if reason is not None:
+        raise StoreError(f"{reason}; exclude or rename the column")
 
 
 def attribute_type(value: Any) -> str:

@@ -18,7 +18,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import FilterError, StoreError
 from shopfuse.registry import registry
 from shopfuse.store.ann import AnnIndex
-from shopfuse.store.attributes import attribute_name_problem, attribute_type, coerce_attribute
+from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.filters import parse_filter, store_fields, to_sql
 from shopfuse.store.integrity import INTEGRITY_FILE, TableIntegrity, damaged
@@ -387,11 +387,7 @@ class LanceStore:
         """Add columns for attributes never seen before; returns the stored type of each."""
         new = {n: t for n, t in types.items() if n not in self._manifest.attributes}
         for name, kind in new.items():
-            if name in FIELDS or name.startswith("_"):
-                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
-            reason = attribute_name_problem(name, max_chars=1024)
-            if reason is not None:
-                raise StoreError(f"{reason}; exclude or rename the column")
+            check_attribute_name(name)
             if kind not in _TYPES:
                 raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
         if new:

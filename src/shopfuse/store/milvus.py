@@ -31,7 +31,7 @@ from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.registry import registry
-from shopfuse.store.attributes import attribute_name_problem, attribute_type, coerce_attribute
+from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Damage, Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.filters import parse_filter, store_fields
 from shopfuse.store.integrity import VectorAudit
@@ -46,7 +46,6 @@ LITE_COLLECTION = "products"
 DEFAULT_PORT = 19530
 FIELDS = ("title", "description", "lang", "image", "images", "video", "audio")
 """Product fields kept in ``doc`` (besides the ``id`` primary key)."""
-RESERVED = frozenset({"id", *FIELDS, "_hash", "_ocr_text", "_contributions"})
 MAX_ID = 65_535
 MAX_LIMIT = 16_384
 """Milvus answers at most this many rows per search or query call."""
@@ -228,11 +227,7 @@ class MilvusStore:
         """Record attributes never seen before (they need no schema change); returns stored types."""
         new = {n: t for n, t in types.items() if n not in self._manifest.attributes}
         for name, kind in new.items():
-            if name in RESERVED or name.startswith("_"):
-                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
-            reason = attribute_name_problem(name, max_chars=1024)
-            if reason is not None:
-                raise StoreError(f"{reason}; exclude or rename the column")
+            check_attribute_name(name)
             if kind not in ("string", "int64", "float64", "bool"):
                 raise StoreError(f"attribute {name!r}: unknown type {kind!r}")
         if new:
@@ -444,11 +439,7 @@ class MilvusStore:
         for name, value in p.attributes.items():
             if value is None:
                 continue
-            if name in RESERVED or name.startswith("_"):
-                raise StoreError(f"attribute name {name!r} is reserved; exclude or rename the column")
-            reason = attribute_name_problem(name, max_chars=1024)
-            if reason is not None:
-                raise StoreError(f"{reason}; exclude or rename the column")
+            check_attribute_name(name)
             try:
                 doc[name] = coerce_attribute(value, types[name])
             except ValueError as exc:

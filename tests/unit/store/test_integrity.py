@@ -14,7 +14,8 @@ from shopfuse.config import EngineConfig
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import StoreDamagedError, StoreError
 from shopfuse.store import LanceStore, Record
-from shopfuse.store.integrity import INTEGRITY_FILE, check_store, describe, repair_store
+from shopfuse.store.checking import check_store, describe, repair_store
+from shopfuse.store.integrity import INTEGRITY_FILE
 from shopfuse.types import Product
 
 TEXT = EncoderInfo("t", "1", 32, "space-t")
