@@ -19,12 +19,12 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi import Path as FastPath
@@ -51,6 +51,7 @@ from shopfuse.types import Hit
 
 __all__ = ["ServiceSettings", "create_app"]
 
+T = TypeVar("T")
 STATIC = Path(__file__).parent / "static"
 """The web UI: ``index.html``, ``app.js`` and ``style.css``, served as they are."""
 PHOTO_MAX_AGE = 86_400
@@ -137,6 +138,19 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             engine.store.refresh()
 
     writer = WriteQueue(settings.max_pending_writes, on_idle=optimize_when_due)
+
+    async def store_write(change: Callable[[], T]) -> T:
+        """Run a change of the store on the writer thread; once this returns, every read sees it."""
+
+        def job() -> T:
+            nonlocal writes_since_optimize
+            result = change()
+            writes_since_optimize += 1
+            engine.store.refresh()  # acknowledged means readable: reads after the answer see it
+            return result
+
+        return await writer.run(job)
+
     image_roots = [
         Path(r).resolve()
         for r in (
@@ -260,9 +274,11 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
             "routes": metrics.summary(),
         }
 
-    def check_page(k: int, offset: int, depth: int | None = None) -> None:
-        if k > settings.max_k or (depth is not None and depth > 10 * settings.max_k):
+    def check_page(k: int, offset: int = 0, depth: int | None = None) -> None:
+        if depth is not None and (k > settings.max_k or depth > 10 * settings.max_k):
             raise HTTPException(400, f"k may be at most {settings.max_k} and depth {10 * settings.max_k}")
+        if k > settings.max_k:
+            raise HTTPException(400, f"k may be at most {settings.max_k}")
         if offset > settings.max_offset:
             raise HTTPException(400, f"offset may be at most {settings.max_offset}")
 
@@ -379,8 +395,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     @app.get("/products/{product_id:path}/similar")
     def similar(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
         """Products like this one: by its photo where it has one, else by its text."""
-        if k > settings.max_k:
-            raise HTTPException(400, f"k may be at most {settings.max_k}")
+        check_page(k)
         row = product_row(product_id)
         if row.get("image") and engine.image_encoder is not None:
             hits = engine.search_image(row["image"], k=k + 1)
@@ -409,15 +424,10 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         except PostError as exc:
             raise HTTPException(400, str(exc)) from exc
 
-        def job() -> Any:
-            nonlocal writes_since_optimize
-            writes_since_optimize += 1
-            # one commit per request: a server killed mid-request keeps all of it or none
-            report = engine.ingest_catalog(catalog, sync=False, progress=False, atomic=True, optimize=False)
-            engine.store.refresh()  # acknowledged means readable: reads after the answer see it
-            return report
-
-        report = await writer.run(job)
+        # one commit per request: a server killed mid-request keeps all of it or none
+        report = await store_write(
+            lambda: engine.ingest_catalog(catalog, sync=False, progress=False, atomic=True, optimize=False)
+        )
         return {
             "added": report.added,
             "updated": report.updated,
@@ -432,22 +442,18 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         with recommend_lock:  # fitted once per store/log version, not once per concurrent request
             return engine.recommendations()
 
-    def check_k(k: int) -> None:
-        if k > settings.max_k:
-            raise HTTPException(400, f"k may be at most {settings.max_k}")
-
     @app.get("/recommend/similar/{product_id:path}")
     def recommend_similar(
         product_id: str, k: Annotated[int, Query(ge=1)] = 10, exclude_variants: bool = False
     ) -> dict[str, Any]:
         """Nearest products by fused content; ``exclude_variants`` drops near-duplicates and variants."""
-        check_k(k)
+        check_page(k)
         return {"items": recommendations().similar(product_id, k=k, exclude_variants=exclude_variants)}
 
     @app.get("/products/{product_id:path}/complements")
     def complements(product_id: str, k: Annotated[int, Query(ge=1)] = 10) -> dict[str, Any]:
         """Complete the look: other categories bought with items like this one."""
-        check_k(k)
+        check_page(k)
         return {"items": recommendations().complements(product_id, k=k)}
 
     @app.get("/users/{user_id}/recommendations")
@@ -457,7 +463,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         method: Literal["hybrid", "content", "itemknn", "popularity"] = "hybrid",
     ) -> dict[str, Any]:
         """What the user is likely to take next (an unknown user gets popular items)."""
-        check_k(k)
+        check_page(k)
         return {
             "user_id": user_id,
             "method": method,
@@ -510,15 +516,11 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     async def delete(product_id: str) -> dict[str, Any]:
         """Remove a product (API key)."""
 
-        def job() -> int:
-            nonlocal writes_since_optimize
+        def change() -> int:
             if not engine.store.get([product_id]):
                 raise HTTPException(404, f"no product {product_id!r}")
-            writes_since_optimize += 1
-            deleted = engine.delete([product_id])
-            engine.store.refresh()
-            return deleted
+            return engine.delete([product_id])
 
-        return {"deleted": await writer.run(job)}
+        return {"deleted": await store_write(change)}
 
     return app
