@@ -11,9 +11,11 @@ status and latency (status 0: the connection failed or timed out).
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import shutil
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -58,6 +60,29 @@ def build_base_store(work: Path, products: int) -> Path:
     report = Engine.open(root).ingest(catalog, FASHION_MAPPING, progress=False)
     print(f"built {root} in {time.perf_counter() - started:.0f} s: {report.summary()}")
     return root
+
+
+def service_parser(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """The options every served-store benchmark takes: ``--work``, ``--products``, ``--seed``,
+    ``--results``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "shopfuse-serve-bench",
+        help="Stores (reused).",
+    )
+    parser.add_argument("--products", type=int, default=1000, help="Real catalogue products in the store.")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--results", default=name, help="Name of the results file (benchmarks/results/NAME.json)."
+    )
+    return parser
+
+
+def run_store(work: Path, products: int, run: str) -> Path:
+    """A fresh copy, in ``work/run``, of the base store of ``products`` products (built once)."""
+    return fresh_copy(build_base_store(work, products), work / run)
 
 
 def fresh_copy(base: Path, target: Path) -> Path:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,13 +38,13 @@ from _common import print_table, write_results
 from _service import (
     API_KEY,
     Recorder,
-    build_base_store,
     catalogue_rows,
-    fresh_copy,
     http_client,
     posted_product,
     query_pool,
     rss_mib,
+    run_store,
+    service_parser,
     start_server,
     timed,
 )
@@ -177,31 +176,17 @@ async def run(args: argparse.Namespace, store: Path) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "shopfuse-serve-bench",
-        help="Stores (reused).",
-    )
-    parser.add_argument("--products", type=int, default=1000, help="Real catalogue products in the store.")
+    parser = service_parser(__doc__, NAME)
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds per phase.")
     parser.add_argument("--searchers", type=int, default=30)
     parser.add_argument("--queries", type=int, default=400, help="Distinct queries in the pool.")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--results", default=NAME, help="Name of the results file (benchmarks/results/NAME.json)."
-    )
     return parser.parse_args()
 
 
 def main() -> None:
     """Build or reuse the base store, run both phases on a fresh copy, print and write the results."""
     args = parse_args()
-    base = build_base_store(args.work, args.products)
-    store = fresh_copy(base, args.work / "read-write-run")
+    store = run_store(args.work, args.products, "read-write-run")
     results = asyncio.run(run(args, store))
     rows = []
     for row in results["phases"]:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,13 +45,13 @@ from _common import print_table, write_results
 from _service import (
     API_KEY,
     Recorder,
-    build_base_store,
     catalogue_rows,
-    fresh_copy,
     http_client,
     posted_product,
     query_pool,
     rss_mib,
+    run_store,
+    service_parser,
     start_server,
     timed,
 )
@@ -351,16 +350,7 @@ async def run(args: argparse.Namespace, store: Path) -> dict[str, Any]:
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--work",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "shopfuse-serve-bench",
-        help="Stores (reused).",
-    )
-    parser.add_argument("--products", type=int, default=1000, help="Real catalogue products in the store.")
+    parser = service_parser(__doc__, NAME)
     parser.add_argument("--duration", type=float, default=300.0, help="Seconds of load.")
     parser.add_argument("--searchers", type=int, default=4)
     parser.add_argument("--readers", type=int, default=2)
@@ -369,18 +359,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--think-ms", type=float, default=20.0, help="Pause between a client's requests.")
     parser.add_argument("--max-requests", type=int, default=100_000, help="Most requests per client.")
     parser.add_argument("--sample-every", type=float, default=5.0, help="Seconds between RSS samples.")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--results", default=NAME, help="Name of the results file (benchmarks/results/NAME.json)."
-    )
     return parser.parse_args()
 
 
 def main() -> None:
     """Build or reuse the base store, soak a fresh copy of it, print and write the results."""
     args = parse_args()
-    base = build_base_store(args.work, args.products)
-    store = fresh_copy(base, args.work / "soak-run")
+    store = run_store(args.work, args.products, "soak-run")
     results = asyncio.run(run(args, store))
     print_table(
         f"soak: {results['seconds']:.0f} s, {results['requests']} requests, "
