@@ -37,6 +37,20 @@ WRITE_EXAMPLES = 80
 """Generated requests per write operation (3 of them; an accepted product costs an ingest, ~0.1-0.5 s)."""
 HOSTILE_EXAMPLES = 250
 """Hand-made hostile requests per Hypothesis test below."""
+
+
+def hostile(examples: int) -> settings:
+    """The Hypothesis settings of the hand-made hostile tests: fixed generation, no deadline."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 WRITES = {("POST", "/products"), ("DELETE", "/products/{product_id}"), ("POST", "/interactions")}
 """Operations that need the API key; all others only read."""
 ROUTES = {
@@ -247,14 +261,7 @@ GET_TEMPLATES: list[tuple[str, str]] = [
 """Where one hostile value goes: a query parameter of the route, or its path segment (``{}``)."""
 
 
-@settings(
-    max_examples=HOSTILE_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-)
+@hostile(HOSTILE_EXAMPLES)
 @given(template=st.sampled_from(GET_TEMPLATES), text=hostile_text, number=hostile_number)
 def test_hostile_values_in_read_requests(
     service: Service, baseline: float, template: tuple[str, str], text: str, number: int
@@ -333,14 +340,7 @@ products = st.fixed_dictionaries(
 )
 
 
-@settings(
-    max_examples=HOSTILE_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-)
+@hostile(HOSTILE_EXAMPLES)
 @given(product=products, keyed=st.sampled_from([True, True, True, False]))
 def test_hostile_products_posted(
     service: Service, baseline: float, product: dict[str, Any], keyed: bool
@@ -399,14 +399,7 @@ def odd_image(mode: str, size: tuple[int, int], image_format: str, cut: int, fra
 
 
 @pytest.mark.filterwarnings("ignore:Tag data larger than file:UserWarning")  # PIL, on cut TIFF files
-@settings(
-    max_examples=HOSTILE_EXAMPLES // 2,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-    suppress_health_check=list(HealthCheck),
-)
+@hostile(HOSTILE_EXAMPLES // 2)
 @given(
     mode=st.sampled_from(IMAGE_MODES),
     size=st.tuples(st.integers(1, 3000), st.integers(1, 40)).flatmap(
