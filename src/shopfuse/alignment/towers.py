@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional
+
+from shopfuse.training.losses import info_nce
 
 __all__ = ["ResidualLinear", "Towers"]
 
@@ -57,11 +58,7 @@ class Towers(nn.Module):
 
     def loss(self, image: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
         """Symmetric InfoNCE over the batch: row ``i``'s photo and title are the positives."""
-        a = functional.normalize(self.image(image), dim=1)
-        b = functional.normalize(self.text(text), dim=1)
-        logits = self.log_scale.exp() * a @ b.T
-        target = torch.arange(len(a))
-        return (functional.cross_entropy(logits, target) + functional.cross_entropy(logits.T, target)) / 2
+        return info_nce(self.image(image), self.text(text), self.log_scale.exp())
 
     def clamp_scale(self) -> None:
         """Keep ``1/T`` within ``[1, max_logit_scale]`` (CLIP clamps at 100)."""

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from shopfuse.fusion.base import FusionOutput, Masks, Modalities
+from shopfuse.training.losses import info_nce
 from shopfuse.types import Modality
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "TorchFusion",
     "TrainingConfig",
     "Weights",
-    "info_nce",
     "masked_mean",
     "masked_softmax",
     "modality_dropout",
@@ -189,15 +189,6 @@ def outer_with_ones(parts: Sequence[Tensor]) -> Tensor:
         ext = torch.cat([h, torch.ones(batch, 1, dtype=h.dtype)], dim=1)
         out = (out[:, :, None] * ext[:, None, :]).reshape(batch, -1)
     return out
-
-
-def info_nce(fused: Tensor, target: Tensor, temperature: float) -> Tensor:
-    """Symmetric in-batch contrastive loss (as in CLIP): each product should pick its own title
-    among the batch's titles, and each title its own product among the batch's products (the
-    direction search uses: a title query must not be captured by a few hub products)."""
-    logits = F.normalize(fused, dim=1) @ F.normalize(target, dim=1).T / temperature
-    labels = torch.arange(len(fused))
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
 
 
 def normalise_contributions(raw: Tensor, mask: Tensor) -> Tensor:
@@ -418,7 +409,7 @@ def train(
         with torch.no_grad():
             for view_mask, view_fuse in views:
                 fused, _ = view_fuse(valid_rows, view_mask[valid_rows])
-                losses.append(float(info_nce(fused, goal, config.temperature)))
+                losses.append(float(info_nce(fused, goal, 1.0 / config.temperature)))
             scores = F.normalize(fused, dim=1) @ F.normalize(goal, dim=1).T
             recall = float((scores.argmax(0) == torch.arange(len(valid_rows))).float().mean())
         return sum(losses) / len(losses), recall
@@ -437,7 +428,7 @@ def train(
             if len(rows) < 2:
                 continue
             fused, _ = fuse(rows, epoch_mask[rows])
-            loss = info_nce(fused, target[rows], config.temperature)
+            loss = info_nce(fused, target[rows], 1.0 / config.temperature)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

@@ -218,12 +218,6 @@ def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x * keep
 
 
-def _info_nce(a: torch.Tensor, b: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    logits = scale * F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
-    target = torch.arange(len(a))
-    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
-
-
 class _Objectives(nn.Module):
     """Projection to the text space, one linear head per label, a self-supervised projection."""
 
@@ -258,6 +252,7 @@ def tune_tail(
     from tqdm.auto import tqdm
 
     from shopfuse.alignment.metrics import recall_at_k
+    from shopfuse.training.losses import info_nce
 
     settings = settings or TailSettings()
     if len(activations) != len(text):
@@ -311,7 +306,7 @@ def tune_tail(
             x = x_all[idx].float()
             pooled = tail(_augment(x, generator))
             scale = objectives.log_scale.exp().clamp(max=100)
-            loss = _info_nce(objectives.to_text(pooled), t_all[idx], scale)
+            loss = info_nce(objectives.to_text(pooled), t_all[idx], scale)
             if classes and settings.label_weight:
                 parts = []
                 for head, name in zip(objectives.heads, classes, strict=True):
@@ -327,7 +322,7 @@ def tune_tail(
                 views = torch.from_numpy(photos[pick]).float()
                 a = objectives.views(tail(_augment(views, generator)))
                 b = objectives.views(tail(_augment(views, generator)))
-                loss = loss + settings.self_supervised_weight * _info_nce(a, b, torch.tensor(10.0))
+                loss = loss + settings.self_supervised_weight * info_nce(a, b, torch.tensor(10.0))
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
