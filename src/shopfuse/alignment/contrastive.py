@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -11,9 +10,10 @@ from tqdm.auto import tqdm
 
 from shopfuse.alignment.metrics import recall_at_k
 from shopfuse.alignment.persist import read_params, write_params
-from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import l2_normalize
+from shopfuse.optional import require
 from shopfuse.registry import registry
+from shopfuse.training.early_stopping import EarlyStopping, snapshot
 
 __all__ = ["ContrastiveAligner"]
 
@@ -103,7 +103,7 @@ class ContrastiveAligner:
         order = torch.Generator().manual_seed(seed)
         x, t = torch.from_numpy(image), torch.from_numpy(text)
         batch = min(self.batch_size, len(x))
-        best: tuple[float, int, dict[str, Any]] | None = None
+        stopping: EarlyStopping[dict[str, Any]] = EarlyStopping(self.patience)
         self.history_: list[dict[str, float]] = []
         bar = tqdm(range(self.epochs), desc="contrastive", unit="epoch", disable=not progress)
         for epoch in bar:
@@ -118,16 +118,14 @@ class ContrastiveAligner:
             bar.set_postfix(loss=f"{record['loss']:.3f}", valid_r10=f"{score:.3f}")
             if progress:
                 tqdm.write(f"epoch {epoch + 1}: loss {record['loss']:.4f}, valid R@10 {score:.4f}")
-            if best is None or score > best[0]:
-                best = (score, epoch, copy.deepcopy(towers.state_dict()))
-            elif epoch - best[1] >= self.patience:
+            if stopping.step(score, lambda: snapshot(towers)):
                 break
         bar.close()
-        if best is not None:
-            towers.load_state_dict(best[2])
+        if stopping.best_state is not None:
+            towers.load_state_dict(stopping.best_state)
         towers.eval()
         self.towers_ = towers
-        self.epochs_ = len(self.history_) if best is None else best[1] + 1
+        self.epochs_ = stopping.best_epoch or len(self.history_)
         return self
 
     def embed_image(self, image: np.ndarray) -> np.ndarray:

@@ -8,7 +8,6 @@ leave-one-modality-out contributions where a strategy has no natural ones, and s
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,6 +23,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from shopfuse.fusion.base import FusionOutput, Masks, Modalities
+from shopfuse.training.early_stopping import EarlyStopping, snapshot
 from shopfuse.training.losses import info_nce
 from shopfuse.types import Modality
 
@@ -414,9 +414,10 @@ def train(
             recall = float((scores.argmax(0) == torch.arange(len(valid_rows))).float().mean())
         return sum(losses) / len(losses), recall
 
-    # The untrained state competes too: every strategy starts at (or near) a plain average.
-    best = validate()[0] if len(valid_rows) else float("inf")
-    best_state, stale = copy.deepcopy(module.state_dict()), 0
+    stopping: EarlyStopping[dict[str, Any]] = EarlyStopping(config.patience, mode="min", min_delta=1e-4)
+    if len(valid_rows):
+        # The untrained state competes too: every strategy starts at (or near) a plain average.
+        stopping.baseline(validate()[0], lambda: snapshot(module))
     epochs = tqdm(range(config.epochs), desc=f"fusion {fusion.name}", disable=not progress, leave=False)
     for _ in epochs:
         module.train()
@@ -436,11 +437,7 @@ def train(
             continue
         valid_loss, recall = validate()
         epochs.set_postfix(valid_loss=f"{valid_loss:.3f}", valid_r1=f"{recall:.3f}")
-        if valid_loss < best - 1e-4:
-            best, best_state, stale = valid_loss, copy.deepcopy(module.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= config.patience:
-                break
-    if len(valid_rows):
-        module.load_state_dict(best_state)
+        if stopping.step(valid_loss, lambda: snapshot(module)):
+            break
+    if stopping.best_state is not None:
+        module.load_state_dict(stopping.best_state)

@@ -252,6 +252,7 @@ def tune_tail(
     from tqdm.auto import tqdm
 
     from shopfuse.alignment.metrics import recall_at_k
+    from shopfuse.training.early_stopping import EarlyStopping, snapshot
     from shopfuse.training.losses import info_nce
 
     settings = settings or TailSettings()
@@ -291,7 +292,7 @@ def tune_tail(
             photo = objectives.to_text(tail_batches(tail, valid[0]))
         return float(recall_at_k(np.asarray(valid[1]), photo.numpy(), 10))
 
-    best, best_state, stale = -float("inf"), None, 0
+    stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(settings.patience)
     started = time.perf_counter()
     bar = tqdm(range(settings.epochs), desc="backbone", unit="epoch", disable=not progress)
     for epoch in bar:
@@ -332,15 +333,11 @@ def tune_tail(
         current = score()
         record["epochs"][-1]["valid_R@10"] = round(current, 4)
         bar.set_postfix(loss=f"{total / max(batches, 1):.3f}", r10=f"{current:.3f}")
-        if current > best:
-            best, stale = current, 0
-            best_state = {k: v.detach().clone() for k, v in tail.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= settings.patience:
-                break
-    if best_state is not None:
-        tail.load_state_dict(best_state)
+        if stopping.step(current, lambda: snapshot(tail)):
+            break
+    if stopping.best_state is not None:
+        tail.load_state_dict(stopping.best_state)
+    best = stopping.best if stopping.best is not None else -float("inf")
     _re_estimate_batch_norm(tail, photos, settings.batch_size)
     tail.eval()
     record["best_valid_R@10"] = round(best, 4)
