@@ -1,0 +1,100 @@
+"""``shopfuse search`` and ``shopfuse understand``: query a store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+
+from shopfuse.cli._common import JsonOpt, StoreOpt, fail, open_engine
+from shopfuse.errors import ShopfuseError
+from shopfuse.types import Hit
+
+if TYPE_CHECKING:
+    from shopfuse.engine import SearchMode
+    from shopfuse.query.lexical import FusionMethod
+
+
+def search(
+    store: StoreOpt,
+    query: Annotated[str | None, typer.Argument(help="Text query, any language.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", "-i", help="Query photo.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, help="Number of results.")] = 10,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", "-w", help="SQL filter on attributes: \"gender = 'Women'\"."),
+    ] = None,
+    text_encoder: Annotated[
+        str | None,
+        typer.Option(help="Encode the query with this encoder (must match the store's)."),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="vector (meaning), lexical (BM25 words) or hybrid (both, fused).")
+    ] = "vector",
+    fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf or weighted.")] = "rrf",
+    lexical_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of the lexical ranking in hybrid fusion.")
+    ] = 0.5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search a store by text or by photo."""
+    if (query is None) == (image is None):
+        raise fail(ShopfuseError("give either a text query or --image PATH"))
+    if mode not in ("vector", "lexical", "hybrid"):
+        raise fail(ShopfuseError(f"--mode must be vector, lexical or hybrid, not {mode!r}"))
+    if fusion not in ("rrf", "weighted"):
+        raise fail(ShopfuseError(f"--fusion must be rrf or weighted, not {fusion!r}"))
+    try:
+        engine = open_engine(store)
+        if image is not None:
+            hits = engine.search_image(image, k=k, where=where)
+        elif text_encoder and text_encoder != engine.config.text_encoder.name:
+            from shopfuse.registry import registry
+
+            other = registry.create("text_encoder", text_encoder)
+            vector = other.encode_text([query], role="query")[0]
+            hits = engine.searcher().vector_query(vector, other.text_info, k=k, where=where)
+        else:
+            hits = engine.search_text(
+                query or "",
+                k=k,
+                where=where,
+                mode=cast("SearchMode", mode),
+                fusion=cast("FusionMethod", fusion),
+                lexical_weight=lexical_weight,
+            )
+    except ShopfuseError as exc:
+        raise fail(exc) from exc
+    _print_hits(hits, as_json)
+
+
+def understand(
+    query: Annotated[str, typer.Argument(help="A query in any language.")],
+    store: StoreOpt,
+) -> None:
+    """Show what the store's model reads in a query: attribute constraints, free words, rewrite."""
+    try:
+        engine = open_engine(store)
+        typer.echo(json.dumps(engine.parse_query(query), ensure_ascii=False, indent=2))
+    except ShopfuseError as exc:
+        raise fail(exc) from exc
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    """Print search hits as JSON or as a ranked table with each hit's reasons."""
+    if as_json:
+        typer.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        typer.echo("no results")
+        return
+    for rank, hit in enumerate(hits, start=1):
+        why = ", ".join(f"{m} {s:.3f}" for m, s in hit.contributions.items())
+        attrs = ", ".join(f"{k}={v}" for k, v in list(hit.attributes.items())[:4] if v is not None)
+        typer.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id:<12} {hit.title or '(no title)'}")
+        typer.echo(f"       [{why}]  {attrs}")
+        if hit.matched:
+            asked = ", ".join(f"{k}={v['value']} p={v['probability']:.2f}" for k, v in hit.matched.items())
+            typer.echo(f"       matched: {asked}")
