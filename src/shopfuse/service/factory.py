@@ -16,7 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from shopfuse.engine import Engine
-from shopfuse.service.app import ServiceSettings, create_app
+from shopfuse.service.app import create_app
+from shopfuse.service.settings import ServiceSettings
 
 __all__ = ["ENV_SETTINGS", "ENV_STORE", "app_from_env", "serve_environment"]
 

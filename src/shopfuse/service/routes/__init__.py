@@ -1,0 +1,1 @@
+"""The service's routes, one :class:`fastapi.APIRouter` per resource."""
