@@ -63,10 +63,9 @@ from shopfuse.config import ComponentSpec, EngineConfig
 from shopfuse.engine import Engine
 from shopfuse.evaluation.hm_protocols import LABELS, Protocol, build_protocol
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
-from shopfuse.model.adapt import adapt_model
 from shopfuse.model.backbone import TailSettings
-from shopfuse.model.train import TuneMode, train_model
-from shopfuse.tasks.evaluate import temporary_engine
+from shopfuse.model.train import TuneMode
+from shopfuse.workflows import adapt_model, temporary_engine, train_model
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FASHION_LABELS = ("articleType", "baseColour", "gender", "season", "usage")

@@ -24,7 +24,7 @@ from pathlib import Path
 from _common import print_table, write_results
 
 from shopfuse.evaluation.hm_recommend import build_split
-from shopfuse.recommend.evaluate import evaluate_recommendations
+from shopfuse.workflows import evaluate_recommendations
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -14,6 +14,7 @@ from shopfuse import store as _stores  # noqa: F401  (registers the built-in sto
 from shopfuse.catalog.load import Catalog, load_catalog
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.context import Context
 from shopfuse.encoders.base import (
     EncoderInfo,
     ImageEncoder,
@@ -112,6 +113,11 @@ class Engine:
                     f"cannot use {getattr(config, name)} (ingest into a new store instead)"
                 )
         return cls(root, config)
+
+    @property
+    def context(self) -> Context:
+        """What the services below the engine work on: this store, its model, config and work folder."""
+        return Context(store=self.store, model=self.model, config=self.config, path=self.path)
 
     def _build(self, kind: str, spec: ComponentSpec) -> Any:
         """One instance per distinct spec, so a CLIP model serving text and images loads once."""
@@ -350,7 +356,7 @@ class Engine:
         key = (self.store.version, tuple(p.name for p in log.parts()))
         cached = self._recommendations
         if cached is None or cached[0][0] != key[0]:
-            cached = (key, Recommendations.from_engine(self))
+            cached = (key, Recommendations.from_context(self.context))
         elif cached[0] != key:  # only new interactions: keep the item space, refit behaviour
             cached = (key, Recommendations.fit(cached[1].space, log.load()))
         self._recommendations = cached

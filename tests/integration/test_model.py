@@ -16,7 +16,7 @@ from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
 from shopfuse.errors import ConfigError
 from shopfuse.model.shop_model import MODEL_FILE, ShopModel
-from shopfuse.model.train import train_model
+from shopfuse.workflows import train_model
 from tests.conftest import write_subset
 
 TRAIN_ROWS = list(range(0, 9572, 16))  # 599 products

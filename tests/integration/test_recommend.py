@@ -15,8 +15,8 @@ from shopfuse.cli import app
 from shopfuse.engine import Engine
 from shopfuse.evaluation.hm_recommend import build_split
 from shopfuse.recommend import ItemSpace, Recommendations, read_interactions, write_interactions
-from shopfuse.recommend.evaluate import evaluate_recommendations
 from shopfuse.service import ServiceSettings, create_app
+from shopfuse.workflows import evaluate_recommendations
 from tests.helpers.outfits import outfit_log
 
 runner = CliRunner()

@@ -44,7 +44,7 @@ def attributes_predict(
     """Predict the model's labels for every product; fills missing values, flags low confidence."""
     import tempfile
 
-    from shopfuse.tasks.evaluate import temporary_engine
+    from shopfuse.workflows import temporary_engine
 
     try:
         candidates = {}

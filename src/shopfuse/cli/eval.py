@@ -36,7 +36,7 @@ def eval_retrieval(
     out: JsonOutOpt = None,
 ) -> None:
     """Ingest CAT into a temporary store with the model, run the queries, score against the qrels."""
-    from shopfuse.tasks.evaluate import evaluate_retrieval
+    from shopfuse.workflows import evaluate_retrieval
 
     try:
         metrics = evaluate_retrieval(
@@ -69,7 +69,7 @@ def eval_attributes(
     out: JsonOutOpt = None,
 ) -> None:
     """Accuracy, macro-F1 and weighted-F1 per label on a held-out catalogue."""
-    from shopfuse.tasks.evaluate import evaluate_attributes
+    from shopfuse.workflows import evaluate_attributes
 
     try:
         metrics = evaluate_attributes(
@@ -98,7 +98,7 @@ def eval_recommend(
     out: JsonOutOpt = None,
 ) -> None:
     """Recall, MAP, nDCG, HitRate@k, coverage and cold share of hybrid and every baseline."""
-    from shopfuse.recommend.evaluate import evaluate_recommendations
+    from shopfuse.workflows import evaluate_recommendations
 
     try:
         metrics = evaluate_recommendations(

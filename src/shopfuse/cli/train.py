@@ -78,7 +78,7 @@ def train(
 ) -> None:
     """Learn a shop model (joint space, fusion, attribute heads) from a catalogue's own products."""
     from shopfuse.model.backbone import TailSettings
-    from shopfuse.model.train import train_model
+    from shopfuse.workflows import train_model
 
     try:
         train_model(
@@ -121,7 +121,7 @@ def adapt(
     ] = None,
 ) -> None:
     """Fit a trained model to another shop's photos (per-shop feature normalisation; no text needed)."""
-    from shopfuse.model.adapt import adapt_model
+    from shopfuse.workflows import adapt_model
 
     try:
         adapt_model(

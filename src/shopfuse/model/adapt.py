@@ -9,34 +9,20 @@ from pathlib import Path
 
 import numpy as np
 
-from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import EngineConfig
+from shopfuse.context import Context
 from shopfuse.errors import ConfigError
 from shopfuse.model.shop_model import MODEL_FILE, ShopModel
-from shopfuse.model.train import default_features_dir
 from shopfuse.types import Modality
 
-__all__ = ["adapt_model"]
+__all__ = ["adapt_to", "adaptable_model"]
 
 
-def adapt_model(
-    model_dir: str | Path,
-    catalog: str | Path,
-    out: str | Path,
-    *,
-    mapping: FieldMapping | None = None,
-    features_dir: str | Path | None = None,
-    progress: bool = True,
-    echo: Callable[[str], None] = print,
-) -> ShopModel:
-    """Copy ``model_dir`` to ``out`` with its image side normalised to ``catalog``'s photos.
+def adaptable_model(model_dir: str | Path, out: str | Path) -> tuple[ShopModel, EngineConfig]:
+    """The model in ``model_dir`` and the encoders to read a new shop's photos with.
 
-    Per-shop feature normalisation: the mean photo feature of the new shop is moved onto the
-    training shop's mean before alignment and the attribute heads. Studio lighting, backgrounds
-    and model-vs-flat-lay styles shift every feature of a shop the same way; this removes that shift.
+    Refuses to write over the original and models without photo statistics.
     """
-    from shopfuse.engine import Engine
-
     source_dir, out = Path(model_dir), Path(out)
     if out.resolve() == source_dir.resolve():
         raise ConfigError("write the adapted model to a new folder (--out), not over the original")
@@ -46,13 +32,26 @@ def adapt_model(
     config = EngineConfig(
         text_encoder=model.config.text_encoder, image_encoder=model.config.image_encoder, ocr="off"
     )
-    catalog = Path(catalog)
-    mapping = mapping or FieldMapping()
-    features = Path(features_dir) if features_dir else default_features_dir(catalog, mapping, config)
-    echo(f"encoding the shop's photos into {features} (cached)")
-    engine = Engine.open(features, config)
-    echo(engine.ingest(catalog, mapping, progress=progress).summary())
-    _, photos = engine.store.vectors(Modality.IMAGE.value)
+    return model, config
+
+
+def adapt_to(
+    model: ShopModel,
+    photos_of: Context,
+    catalog: Path,
+    out: str | Path,
+    *,
+    echo: Callable[[str], None] = print,
+) -> ShopModel:
+    """Save ``model`` to ``out`` with its image side normalised to the photos stored in ``photos_of``.
+
+    Per-shop feature normalisation: the mean photo feature of the new shop (``catalog``, ingested
+    into ``photos_of``) is moved onto the training shop's mean before alignment and the attribute
+    heads. Studio lighting, backgrounds and model-vs-flat-lay styles shift every feature of a shop
+    the same way; this removes that shift.
+    """
+    out = Path(out)
+    _, photos = photos_of.store.vectors(Modality.IMAGE.value)
     if len(photos) < 20:
         raise ConfigError(f"{catalog} has {len(photos)} products with a photo; adapting needs at least 20")
     model.image_shift["target"] = photos.mean(0).astype(np.float32)

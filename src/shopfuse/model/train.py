@@ -15,6 +15,7 @@ import numpy as np
 from shopfuse.alignment.metrics import recall_at_k
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.context import Context
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.image import EfficientNetColourEncoder, onnx_cache_dir
 from shopfuse.errors import ConfigError
@@ -38,8 +39,9 @@ __all__ = [
     "FeatureTable",
     "TuneMode",
     "default_features_dir",
+    "fit_model",
     "load_features",
-    "train_model",
+    "training_config",
 ]
 
 Echo = Callable[[str], None]
@@ -104,17 +106,23 @@ def default_features_dir(catalog: Path, mapping: FieldMapping, config: EngineCon
     return onnx_cache_dir().parent / "features" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def train_model(
-    catalog: str | Path,
+def training_config(engine_config: EngineConfig | None) -> EngineConfig:
+    """The encoders a model is trained over (defaults when none are given); training needs photos."""
+    config = engine_config or EngineConfig()
+    if config.image_encoder is None:
+        raise ConfigError("training a shop model needs an image encoder")
+    return config
+
+
+def fit_model(
+    features: Context,
     out: str | Path,
     *,
-    mapping: FieldMapping | None = None,
+    catalog: Path,
     alignment: ComponentSpec | None = None,
     fusion: ComponentSpec | None = None,
     labels: Sequence[str] = (),
     seed: int = 0,
-    engine_config: EngineConfig | None = None,
-    features_dir: str | Path | None = None,
     valid_fraction: float = 0.1,
     image_heads: bool = True,
     tune_backbone: TuneMode = "auto",
@@ -122,8 +130,9 @@ def train_model(
     unlabelled: Sequence[str | Path] = (),
     progress: bool = True,
     echo: Echo = print,
+    started: float | None = None,
 ) -> ShopModel:
-    """Encode ``catalog`` (cached, incremental), learn a model from its own products, save it to ``out``.
+    """Learn a model from the products in ``features`` (``catalog``, ingested), save it to ``out``.
 
     ``tune_backbone`` fine-tunes the top of the image backbone first (:mod:`shopfuse.model.backbone`,
     settings ``tail``): ``on``, ``off``, or ``auto`` = on when the catalogue has at least
@@ -131,24 +140,15 @@ def train_model(
     part then learns on the tuned photo features, and the model's image encoder becomes the tuned one.
     ``unlabelled`` catalogues (photos of other shops, no text needed) join its self-supervised term
     and batch-norm statistics: adaptation to shops without text (implies tuning).
+    ``started`` (a :func:`time.perf_counter` reading) is when the whole training began, encoding included.
     """
-    from shopfuse.engine import Engine
-
-    started = time.perf_counter()
-    catalog = Path(catalog)
-    mapping = mapping or FieldMapping()
+    started = time.perf_counter() if started is None else started
     alignment = alignment or ComponentSpec(name="cca")
     fusion = fusion or ComponentSpec(name="cross-attention")
-    config = engine_config or EngineConfig()
-    if config.image_encoder is None:
-        raise ConfigError("training a shop model needs an image encoder")
-    features = Path(features_dir) if features_dir else default_features_dir(catalog, mapping, config)
-    echo(f"encoding features into {features} (cached: only changed products are encoded)")
-    engine = Engine.open(features, config)
-    report = engine.ingest(catalog, mapping, progress=progress)
-    echo(report.summary())
+    config = training_config(features.config)
+    store = features.store
     modalities = [Modality.IMAGE.value, Modality.TEXT.value, Modality.OCR.value]
-    table = load_features(engine.store, modalities)
+    table = load_features(store, modalities)
     missing = [label for label in labels if not any(a.get(label) is not None for a in table.attributes)]
     if missing:
         raise ConfigError(
@@ -159,7 +159,7 @@ def train_model(
     order = rng.permutation(len(table.ids))
     n_valid = round(len(order) * valid_fraction)
     metrics: dict[str, Any] = {}
-    image_spec, image_info = config.image_encoder, engine.store.manifest.encoder(Modality.IMAGE.value)
+    image_spec, image_info = config.image_encoder, store.manifest.encoder(Modality.IMAGE.value)
     if tune_backbone not in ("auto", "on", "off"):
         raise ConfigError(f"tune_backbone must be auto, on or off, not {tune_backbone!r}")
     pairs = int((table.masks[Modality.IMAGE.value] & table.masks[Modality.TEXT.value]).sum())
@@ -167,7 +167,7 @@ def train_model(
         raise ConfigError("photos to adapt to were given but backbone tuning is off")
     if tune_backbone == "on" or unlabelled or (tune_backbone == "auto" and pairs >= AUTO_TUNE_PAIRS):
         image_spec, image_info = _tune_backbone(
-            engine,
+            features,
             table,
             np.sort(order[n_valid:]),
             np.sort(order[:n_valid]),
@@ -213,7 +213,7 @@ def train_model(
         text_encoder=config.text_encoder,
         image_encoder=image_spec,
         encoders={
-            m: (image_info if m == Modality.IMAGE.value else engine.store.manifest.encoder(m)).to_dict()
+            m: (image_info if m == Modality.IMAGE.value else store.manifest.encoder(m)).to_dict()
             for m in modalities
         },
         alignment=alignment,
@@ -277,7 +277,7 @@ def train_model(
         json.dumps(
             [
                 model_config.model_dump(exclude={"trained_on", "model_id"}),
-                sorted(engine.store.hashes().values()),
+                sorted(store.hashes().values()),
             ],
             sort_keys=True,
             default=str,
@@ -290,7 +290,7 @@ def train_model(
 
 
 def _tune_backbone(
-    engine: Any,
+    features: Context,
     table: FeatureTable,
     train_rows: np.ndarray,
     valid_rows: np.ndarray,
@@ -309,7 +309,7 @@ def _tune_backbone(
     from shopfuse.encoders.colour import COLOUR_DIM
     from shopfuse.media.images import load_image
 
-    spec = engine.config.image_encoder
+    spec = features.config.image_encoder
     if spec is None or spec.name != "efficientnet-colour":
         raise ConfigError("--tune-backbone needs the efficientnet-colour image encoder")
     if spec.params.get("tail"):
@@ -325,12 +325,12 @@ def _tune_backbone(
     paths: list[str] = []
     for start in range(0, len(photo_rows), 1000):
         chunk = [table.ids[i] for i in photo_rows[start : start + 1000]]
-        paths += [row["images"][0] for row in engine.store.get(chunk)]
+        paths += [row["images"][0] for row in features.store.get(chunk)]
 
     def pixels(batch: Sequence[str]) -> np.ndarray:
         return encoder.pixels([load_image(p) for p in batch])
 
-    cache = Path(engine.path) / "backbone"
+    cache = features.path / "backbone"
     # one cache below the last block serves every setting of ``blocks`` <= 1
     stored = min(cut, n_blocks - 1)
     echo(f"backbone: caching activations below block {stored} for {len(paths)} photos")

@@ -23,7 +23,7 @@ from shopfuse.recommend.space import ItemSpace
 from shopfuse.registry import registry
 
 if TYPE_CHECKING:
-    from shopfuse.engine import Engine
+    from shopfuse.context import Context
 
 __all__ = ["METHODS", "InteractionLog", "Recommendations"]
 
@@ -96,11 +96,11 @@ class Recommendations:
         return cls(space, interactions, fitted, complements, interactions.by_user(), bought)
 
     @classmethod
-    def from_engine(cls, engine: Engine, *, k: int = 12) -> Recommendations:
-        """Items of the engine's store (model-predicted attributes filling gaps) and its log."""
-        space = ItemSpace.from_store(engine.store)
-        fill_predicted_attributes(engine, space)
-        return cls.fit(space, InteractionLog(engine.path / "interactions").load(), k=k)
+    def from_context(cls, context: Context, *, k: int = 12) -> Recommendations:
+        """Items of the context's store (model-predicted attributes filling gaps) and its log."""
+        space = ItemSpace.from_store(context.store)
+        fill_predicted_attributes(context, space)
+        return cls.fit(space, InteractionLog(context.path / "interactions").load(), k=k)
 
     def _row(self, item_id: str) -> int:
         row = self.space.index.get(item_id)
@@ -210,12 +210,14 @@ class Recommendations:
         return profiles, segments, labels
 
 
-def fill_predicted_attributes(engine: Engine, space: ItemSpace, min_confidence: float = 0.5) -> int:
+def fill_predicted_attributes(context: Context, space: ItemSpace, min_confidence: float = 0.5) -> int:
     """Give photo-only items the model's confident attribute predictions; returns values filled."""
-    if engine.model is None or engine.model.heads is None:
+    from shopfuse.tasks.attributes import predict_attributes
+
+    if context.model is None or context.model.heads is None:
         return 0
     filled = 0
-    for row in engine.predict_attributes(min_confidence=min_confidence):
+    for row in predict_attributes(context.store, context.model, min_confidence=min_confidence):
         index = space.index.get(row.id)
         if index is None:
             continue

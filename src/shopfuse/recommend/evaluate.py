@@ -7,24 +7,24 @@ popular then). Relevant = the items in the user's test events.
 
 from __future__ import annotations
 
-import tempfile
 import time
 import warnings
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
 
-from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.encoders._deps import require
 from shopfuse.errors import ConfigError
 from shopfuse.recommend.engine import METHODS, Recommendations, fill_predicted_attributes
-from shopfuse.recommend.interactions import Interactions, read_interactions
+from shopfuse.recommend.interactions import Interactions
 from shopfuse.recommend.methods import top_k
 from shopfuse.recommend.space import ItemSpace
 
-__all__ = ["evaluate_recommendations", "paired_interval", "recommendation_metrics"]
+if TYPE_CHECKING:
+    from shopfuse.context import Context
+
+__all__ = ["paired_interval", "recommendation_metrics", "score_recommendations"]
 
 
 def recommendation_metrics(
@@ -147,20 +147,15 @@ def _reach(train: Interactions, test: Interactions) -> dict[str, int]:
     }
 
 
-def evaluate_recommendations(
-    model: Path | None,
-    items: Path,
-    train: Path,
-    test: Path,
+def score_recommendations(
+    context: Context,
+    train_events: Interactions,
+    test_events: Interactions,
     *,
     k: int = 12,
-    mapping: FieldMapping | None = None,
     progress: bool = True,
-    store: Path | None = None,
 ) -> dict[str, Any]:
-    """Ingest ``items`` with ``model``, fit on ``train``, score on ``test``.
-
-    ``store`` keeps the ingested items for reuse by later runs (ingested once when empty).
+    """Fit on ``train_events`` over the items stored in ``context``, score on ``test_events``.
 
     Returns per method (hybrid and the baselines popularity, item-kNN and content-only)
     Recall@k, MAP@k, nDCG@k, HitRate@k, catalogue coverage and the share of recommended items
@@ -168,21 +163,13 @@ def evaluate_recommendations(
     pairs, ``test_pairs_already_bought`` no method can reach (seen items are excluded) and
     ``test_pairs_never_sold`` only content can: they explain a behavioural method's zero.
     """
-    from shopfuse.tasks.evaluate import engine_for, ingest_all
-
-    train_events = read_interactions(train)
-    test_events = read_interactions(test)
-    with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
-        engine = engine_for(model, store or Path(tmp) / "store")
-        if store is None or engine.store.count() == 0:
-            ingest_all(engine, items, mapping, Path(tmp), progress)
-        space = ItemSpace.from_store(engine.store)
-        filled = fill_predicted_attributes(engine, space)
-        started = time.perf_counter()
-        recs = Recommendations.fit(space, train_events, methods=METHODS, k=k)
-        fit_seconds = time.perf_counter() - started
-        methods = _score_methods(recs, train_events, test_events, k, progress)
-        complements = _complement_metrics(recs, test_events, k)
+    space = ItemSpace.from_store(context.store)
+    filled = fill_predicted_attributes(context, space)
+    started = time.perf_counter()
+    recs = Recommendations.fit(space, train_events, methods=METHODS, k=k)
+    fit_seconds = time.perf_counter() - started
+    methods = _score_methods(recs, train_events, test_events, k, progress)
+    complements = _complement_metrics(recs, test_events, k)
     unknown = {e.item_id for e in [*train_events.events, *test_events.events]} - set(space.index)
     return {
         "k": k,

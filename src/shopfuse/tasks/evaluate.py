@@ -1,100 +1,85 @@
-"""The evaluation contract: ingest a catalogue with a model into a temporary store, then score it."""
+"""The evaluation contract's scoring: a catalogue ingested with a model into a store, then scored.
+
+Opening the temporary store and ingesting into it is the caller's (:mod:`shopfuse.workflows`);
+these take what they score: a search function, or a :class:`~shopfuse.context.Context`.
+"""
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
-from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import EngineConfig
 from shopfuse.errors import ConfigError
 from shopfuse.evaluation.attributes import attribute_metrics
-from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
+from shopfuse.evaluation.retrieval import retrieval_metrics
+from shopfuse.types import Hit
 
-__all__ = ["engine_for", "evaluate_attributes", "evaluate_retrieval", "ingest_all", "temporary_engine"]
+if TYPE_CHECKING:
+    from shopfuse.context import Context
+    from shopfuse.tasks.ingest import IngestReport
+
+__all__ = ["attribute_scores", "check_ingested", "evaluation_config", "retrieval_scores"]
 
 
-def temporary_engine(model: Path | None, folder: Path) -> Any:
-    """An engine over a fresh store in ``folder`` that uses ``model`` (or the raw encoders)."""
-    return engine_for(model, folder / "store")
-
-
-def engine_for(model: Path | None, store: Path) -> Any:
-    """An engine over the store at ``store`` (made if missing) that uses ``model`` or the raw encoders."""
-    from shopfuse.engine import Engine
+def evaluation_config(model: Path | None) -> EngineConfig:
+    """The config of a store that uses ``model`` (its encoders), or the raw default encoders."""
     from shopfuse.model.shop_model import ShopModel
 
-    config = EngineConfig()
-    if model is not None:
-        trained = ShopModel.load(model)
-        config = EngineConfig(
-            text_encoder=trained.config.text_encoder,
-            image_encoder=trained.config.image_encoder,
-            model=str(Path(model).resolve()),
-        )
-    return Engine.open(store, config)
+    if model is None:
+        return EngineConfig()
+    trained = ShopModel.load(model)
+    return EngineConfig(
+        text_encoder=trained.config.text_encoder,
+        image_encoder=trained.config.image_encoder,
+        model=str(Path(model).resolve()),
+    )
 
 
-def ingest_all(engine: Any, catalog: Path, mapping: FieldMapping | None, folder: Path, progress: bool) -> Any:
-    """Ingest ``catalog`` (report under ``folder``); a catalogue of which nothing was stored is an error."""
-    report = engine.ingest(catalog, mapping, progress=progress, report_path=folder / "report.jsonl")
+def check_ingested(report: IngestReport, catalog: Path) -> IngestReport:
+    """``report``, unless nothing of ``catalog`` was stored: then that is an error."""
     if report.stored == 0:
         raise ConfigError(f"nothing from {catalog} could be ingested: {report.summary()}")
     return report
 
 
-def evaluate_retrieval(
-    model: Path | None,
-    catalog: Path,
-    queries: Path,
-    qrels: Path,
+def retrieval_scores(
+    search: Callable[[str, int], Sequence[Hit]],
+    queries: Mapping[str, str],
+    judgements: Mapping[str, Mapping[str, int]],
     *,
     k: int = 10,
-    mapping: FieldMapping | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """nDCG@k, Recall@k, MRR@k, P@k, MAP and the query counts, as the contract prints them.
+    """nDCG@k, Recall@k, MRR@k, P@k, MAP and the query counts of ``search(text, k)`` over ``queries``.
 
     Only the queries in ``queries`` are scored; judged qrels queries missing from it are counted
     (``qrels_without_query``), not scored as zero.
     """
-    texts = read_queries(queries)
-    judgements = read_qrels(qrels)
-    with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
-        engine = temporary_engine(model, Path(tmp))
-        report = ingest_all(engine, catalog, mapping, Path(tmp), progress)
-        run: dict[str, dict[str, float]] = {}
-        for qid, text in tqdm(texts.items(), desc="queries", disable=not progress, unit="query"):
-            run[qid] = {hit.id: hit.score for hit in engine.search_text(text, k=k)}
+    run: dict[str, dict[str, float]] = {}
+    for qid, text in tqdm(queries.items(), desc="queries", disable=not progress, unit="query"):
+        run[qid] = {hit.id: hit.score for hit in search(text, k)}
     metrics: dict[str, Any] = retrieval_metrics(judgements, run, k=k)
-    metrics["products"] = report.stored
     return metrics
 
 
-def evaluate_attributes(
-    model: Path,
-    catalog: Path,
-    labels: Sequence[str],
-    *,
-    mapping: FieldMapping | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Accuracy, macro-F1 and weighted-F1 per label on a catalogue the model never saw.
+def attribute_scores(context: Context, labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 and weighted-F1 per label of the model's predictions for the stored products.
 
-    The label columns are only read as truth: the model sees photos and text alone.
+    The stored label values are only read as truth: the model saw photos and text alone.
     """
-    with tempfile.TemporaryDirectory(prefix="shopfuse-eval-") as tmp:
-        engine = temporary_engine(model, Path(tmp))
-        ingest_all(engine, catalog, mapping, Path(tmp), progress)
-        trained = set(engine.model.config.labels) if engine.model else set()
-        unknown = [label for label in labels if label not in trained]
-        if unknown:
-            raise ConfigError(f"the model has no head for {unknown}; it predicts {sorted(trained)}")
-        rows = engine.predict_attributes()
+    from shopfuse.tasks.attributes import predict_attributes
+
+    trained = set(context.model.config.labels) if context.model else set()
+    unknown = [label for label in labels if label not in trained]
+    if unknown:
+        raise ConfigError(f"the model has no head for {unknown}; it predicts {sorted(trained)}")
+    if context.model is None:
+        raise ConfigError("this store was built without a model; ingest with --model MODEL_DIR")
+    rows = predict_attributes(context.store, context.model)
     result: dict[str, Any] = {"products": len(rows)}
     for label in labels:
         truth = [None if r.known.get(label) is None else str(r.known[label]) for r in rows]
