@@ -18,6 +18,7 @@ from PIL import Image
 from shopfuse.encoders._deps import package_version, require
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.colour import COLOUR_DIM, colour_histograms
+from shopfuse.encoders.tail import load_tail, tail_digest
 from shopfuse.errors import ConfigError
 from shopfuse.media.images import square_pad
 from shopfuse.registry import registry
@@ -132,8 +133,6 @@ class EfficientNetColourEncoder:
 
     @cached_property
     def _tail_digest(self) -> str:
-        from shopfuse.model.backbone import tail_digest
-
         if self.tail is None:
             return ""
         if not Path(self.tail).is_file():
@@ -141,7 +140,11 @@ class EfficientNetColourEncoder:
         return tail_digest(self.tail)
 
     @cached_property
-    def _net(self) -> Any:
+    def network(self) -> Any:
+        """The PyTorch EfficientNet-Lite, tuned tail loaded, in eval mode (loaded once).
+
+        Backbone tuning (:mod:`shopfuse.model.backbone`) runs and tunes its layers.
+        """
         torch = require("torch", "torch", "image", "the EfficientNet image encoder")
         lite = require("efficientnet_lite_pytorch", "efficientnet-lite-pytorch", "image", "EfficientNet")
         package, cls_name, _ = _BACKBONES[self.backbone]
@@ -152,8 +155,6 @@ class EfficientNetColourEncoder:
         with contextlib.redirect_stdout(io.StringIO()):  # it prints a banner; stdout may carry JSON
             net = lite.EfficientNet.from_pretrained(self.backbone, weights_path=path)
         if self.tail:
-            from shopfuse.model.backbone import load_tail
-
             load_tail(net, self.tail, self.backbone)
         return net.eval().to(memory_format=torch.channels_last)
 
@@ -182,7 +183,7 @@ class EfficientNetColourEncoder:
             def forward(self, pixels: torch.Tensor) -> torch.Tensor:
                 return self.net.extract_features(pixels).mean((2, 3))
 
-        export_onnx(Pooled(self._net), self.input_size, path, "features")
+        export_onnx(Pooled(self.network), self.input_size, path, "features")
 
     def features(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Raw pooled backbone features, ``(n, 1280)``, not normalised."""
@@ -200,7 +201,7 @@ class EfficientNetColourEncoder:
 
         tensor = torch.from_numpy(pixels).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            return np.asarray(self._net.extract_features(tensor).mean((2, 3)).numpy())
+            return np.asarray(self.network.extract_features(tensor).mean((2, 3)).numpy())
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Unit vectors of scaled backbone features and colour histograms."""

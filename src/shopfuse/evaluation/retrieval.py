@@ -6,8 +6,8 @@ import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
-from shopfuse.encoders._deps import require
 from shopfuse.errors import CatalogError
+from shopfuse.optional import require
 
 __all__ = ["RETRIEVAL_METRICS", "read_qrels", "read_queries", "retrieval_metrics"]
 

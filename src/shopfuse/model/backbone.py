@@ -15,8 +15,9 @@ photos costs seconds to minutes instead of hours. The objectives, summed:
 After training the batch-norm statistics of the tuned layers are re-estimated over all photos seen
 (labelled and unlabelled), which adapts their normalisation to the shops being served (AdaBN).
 
-The result is a small state file (:func:`save_tail`) that :class:`EfficientNetColourEncoder`
-loads with ``tail=PATH``; its vectors then form a different space, named by the file's digest.
+The result is a small state file (:func:`shopfuse.encoders.tail.save_tail`) that
+:class:`EfficientNetColourEncoder` loads with ``tail=PATH``; its vectors then form a different
+space, named by the file's digest.
 """
 
 from __future__ import annotations
@@ -42,15 +43,10 @@ __all__ = [
     "TunedTail",
     "advance",
     "early_activations",
-    "load_tail",
     "onnx_bottom",
-    "save_tail",
-    "tail_digest",
     "tail_features",
     "tune_tail",
 ]
-
-TAIL_FORMAT = 1
 
 
 @dataclass(slots=True)
@@ -382,36 +378,3 @@ def tail_features(net: Any, cut: int, activations: np.ndarray) -> np.ndarray:
     tail = TunedTail(net, cut).eval()
     with torch.inference_mode():
         return tail_batches(tail, activations).numpy().astype(np.float32)
-
-
-def save_tail(
-    path: Path, backbone: str, cut: int, state: dict[str, torch.Tensor], record: dict[str, Any]
-) -> str:
-    """Write the tuned layers; returns the file's digest (names the image space)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(
-        {"format": TAIL_FORMAT, "backbone": backbone, "cut": cut, "state": state, "record": record}, path
-    )
-    return tail_digest(path)
-
-
-def tail_digest(path: str | Path) -> str:
-    """Short content digest of a tail file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
-
-
-def load_tail(net: Any, path: str | Path, backbone: str) -> int:
-    """Put a saved tail's weights into ``net``; returns its cut. Clear errors for the wrong file."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"tuned backbone file {file} does not exist (was the model folder copied partly?)")
-    payload = torch.load(file, map_location="cpu", weights_only=True)
-    if not isinstance(payload, dict) or payload.get("format") != TAIL_FORMAT:
-        raise ConfigError(f"{file} is not a shopfuse tuned-backbone file")
-    if payload["backbone"] != backbone:
-        raise ConfigError(f"{file} tunes {payload['backbone']}, but the encoder uses {backbone}")
-    missing = set(payload["state"]) - set(net.state_dict())
-    if missing:
-        raise ConfigError(f"{file} has weights this backbone lacks: {sorted(missing)[:3]}")
-    net.load_state_dict(payload["state"], strict=False)
-    return int(payload["cut"])

@@ -18,6 +18,7 @@ from shopfuse.config import ComponentSpec, EngineConfig
 from shopfuse.context import Context
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.image import EfficientNetColourEncoder, onnx_cache_dir
+from shopfuse.encoders.tail import save_tail
 from shopfuse.errors import ConfigError
 from shopfuse.model.attributes import AttributeHeads
 from shopfuse.model.backbone import (
@@ -25,7 +26,6 @@ from shopfuse.model.backbone import (
     advance,
     early_activations,
     onnx_bottom,
-    save_tail,
     tail_features,
     tune_tail,
 )
@@ -315,7 +315,7 @@ def _tune_backbone(
     if spec.params.get("tail"):
         raise ConfigError("the image encoder is already tuned; train from the untuned encoder")
     encoder = EfficientNetColourEncoder(**{**spec.params, "runtime": "torch"})
-    net = encoder._net
+    net = encoder.network
     n_blocks = len(net._blocks)
     if not 0 <= settings.blocks <= n_blocks:
         raise ConfigError(f"--tune-blocks must be within 0..{n_blocks}")

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from shopfuse.encoders._deps import require
 from shopfuse.errors import ConfigError
+from shopfuse.optional import require
 from shopfuse.query.understanding import tokenize
 from shopfuse.store.base import VectorStore
 from shopfuse.types import Hit

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from shopfuse.encoders._deps import require
 from shopfuse.errors import ConfigError
+from shopfuse.optional import require
 from shopfuse.recommend.engine import METHODS, Recommendations, fill_predicted_attributes
 from shopfuse.recommend.interactions import Interactions
 from shopfuse.recommend.methods import top_k

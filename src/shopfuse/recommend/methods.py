@@ -14,8 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from shopfuse.encoders._deps import require
 from shopfuse.errors import ConfigError
+from shopfuse.optional import require
 from shopfuse.recommend.interactions import Interactions
 from shopfuse.recommend.space import ItemSpace
 from shopfuse.registry import registry

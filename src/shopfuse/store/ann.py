@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from shopfuse.config import AnnSettings
-from shopfuse.encoders._deps import require
+from shopfuse.optional import require
 
 __all__ = ["AnnIndex", "default_nlist"]
 

@@ -13,9 +13,9 @@ import numpy as np
 import pyarrow as pa
 
 from shopfuse.config import AnnSettings
-from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import FilterError, StoreError
+from shopfuse.optional import require
 from shopfuse.registry import registry
 from shopfuse.store.ann import AnnIndex
 from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute

@@ -27,9 +27,9 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 
 from shopfuse.config import AnnSettings
-from shopfuse.encoders._deps import require
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
+from shopfuse.optional import require
 from shopfuse.registry import registry
 from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Damage, Record, StoredHit, StoreManifest, check_query

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from shopfuse.encoders.image import EfficientNetColourEncoder
+from shopfuse.encoders.tail import load_tail, save_tail
 from shopfuse.errors import ConfigError
 from shopfuse.media.images import load_image
 from shopfuse.model.backbone import (
@@ -19,8 +20,6 @@ from shopfuse.model.backbone import (
     TunedTail,
     _augment,
     early_activations,
-    load_tail,
-    save_tail,
     tail_features,
     tune_tail,
 )
@@ -29,7 +28,7 @@ from shopfuse.model.backbone import (
 def fresh_net(backbone: str = "efficientnet-lite0") -> object:
     """An untouched ImageNet network (tuning mutates the one it is given)."""
     with contextlib.redirect_stdout(io.StringIO()):
-        return EfficientNetColourEncoder(backbone=backbone, runtime="torch")._net
+        return EfficientNetColourEncoder(backbone=backbone, runtime="torch").network
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +46,7 @@ def test_activation_cache_is_reused_and_matches_the_network(photos: list[str], t
         calls.append(len(paths))
         return encoder.pixels([load_image(p) for p in paths])
 
-    net = encoder._net
+    net = encoder.network
     first = early_activations(net, pixels, photos[:10], 15, cache=tmp_path)
     assert first.shape == (10, 192, 7, 7) and first.dtype == np.float16
     assert sum(calls) == 10
@@ -72,7 +71,7 @@ def test_augmented_views_crop_flip_and_stay_deterministic() -> None:
 
 def test_tuning_learns_the_pairs_and_round_trips(photos: list[str], tmp_path: Path) -> None:
     encoder = EfficientNetColourEncoder(runtime="torch")
-    net = encoder._net
+    net = encoder.network
 
     def pixels(paths: Sequence[str]) -> np.ndarray:
         return encoder.pixels([load_image(p) for p in paths])
