@@ -13,7 +13,12 @@ from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Aligner"]
+from shopfuse.persist import Legacy
+
+__all__ = ["LEGACY", "Aligner"]
+
+LEGACY = Legacy("aligner.json", lambda saved: dict(saved["params"]))
+"""Aligner folders written before ``component.json``: ``aligner.json`` = ``{"name", "params"}``."""
 
 
 @runtime_checkable
@@ -51,7 +56,7 @@ class Aligner(Protocol):
         ...
 
     def save(self, folder: Path) -> None:
-        """Write the learned state (and the parameters) into ``folder``."""
+        """Write the learned state and the parameters into ``folder`` (:mod:`shopfuse.persist`)."""
         ...
 
     @classmethod

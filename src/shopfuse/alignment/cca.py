@@ -7,9 +7,10 @@ from typing import Self
 
 import numpy as np
 
+from shopfuse.alignment.base import LEGACY
 from shopfuse.alignment.linalg import as_pairs, centred_covariance, inverse_sqrt
-from shopfuse.alignment.persist import load_arrays, read_params, save_arrays, write_params
 from shopfuse.encoders.base import l2_normalize
+from shopfuse.persist import load_arrays, load_config, save_component
 from shopfuse.registry import registry
 
 __all__ = ["CCAAligner"]
@@ -76,17 +77,19 @@ class CCAAligner:
         return l2_normalize((np.asarray(text, dtype=np.float32) - self.text_mean_) @ self.text_projection_)
 
     def save(self, folder: Path) -> None:
-        """Parameters to JSON, means, projections and correlations to ``state.npz``."""
+        """Parameters to ``component.json``, means, projections and correlations to ``state.npz``."""
         params = {
             "dim": self.dim,
             "image_reg": self.image_reg,
             "text_reg": self.text_reg,
             "weight_power": self.weight_power,
         }
-        write_params(folder, self.name, params)
-        save_arrays(
+        save_component(
             folder,
-            {
+            "alignment",
+            self.name,
+            params,
+            arrays={
                 "image_mean": self.image_mean_,
                 "image_projection": self.image_projection_,
                 "text_mean": self.text_mean_,
@@ -98,7 +101,7 @@ class CCAAligner:
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        aligner = cls(**read_params(folder, cls.name))
+        aligner = cls(**load_config(folder, "alignment", cls.name, LEGACY))
         arrays = load_arrays(folder)
         aligner.image_mean_ = arrays["image_mean"]
         aligner.image_projection_ = arrays["image_projection"]

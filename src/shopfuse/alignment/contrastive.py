@@ -8,17 +8,19 @@ from typing import Any, Literal, Self
 import numpy as np
 from tqdm.auto import tqdm
 
+from shopfuse.alignment.base import LEGACY
 from shopfuse.alignment.metrics import recall_at_k
-from shopfuse.alignment.persist import read_params, write_params
 from shopfuse.encoders.base import l2_normalize
 from shopfuse.optional import require
+from shopfuse.persist import Legacy, load_config, load_weights, save_component
 from shopfuse.registry import registry
 from shopfuse.training.early_stopping import EarlyStopping, snapshot
 
 __all__ = ["ContrastiveAligner"]
 
 TextTower = Literal["frozen", "residual", "linear"]
-WEIGHTS_FILE = "towers.pt"
+OLD_LAYOUT = Legacy(LEGACY.file, LEGACY.config, weights="towers.pt")
+"""Before ``component.json`` the towers' weights were ``towers.pt``."""
 
 
 def _torch() -> Any:
@@ -137,21 +139,20 @@ class ContrastiveAligner:
         return _embed(self.towers_, self.towers_.text, text)
 
     def save(self, folder: Path) -> None:
-        """Parameters and input sizes to JSON, the towers' ``state_dict`` to ``towers.pt``."""
-        torch = _torch()
+        """Parameters and input sizes to ``component.json``, the towers' ``state_dict`` to ``state.pt``."""
+        _torch()
         params = {**self.get_params(), "image_dim": self.towers_.image_dim, "text_dim": self.towers_.text_dim}
-        write_params(folder, self.name, params)
-        torch.save(self.towers_.state_dict(), Path(folder) / WEIGHTS_FILE)
+        save_component(folder, "alignment", self.name, params, weights=self.towers_.state_dict())
 
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        torch = _torch()
-        params = read_params(folder, cls.name)
+        _torch()
+        params = load_config(folder, "alignment", cls.name, OLD_LAYOUT)
         image_dim, text_dim = params.pop("image_dim"), params.pop("text_dim")
         aligner = cls(**params)
         towers = build_towers(params, image_dim, text_dim)
-        towers.load_state_dict(torch.load(Path(folder) / WEIGHTS_FILE, weights_only=True))
+        towers.load_state_dict(load_weights(folder, OLD_LAYOUT))
         towers.eval()
         aligner.towers_ = towers
         return aligner

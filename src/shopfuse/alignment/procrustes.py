@@ -7,9 +7,10 @@ from typing import Self
 
 import numpy as np
 
+from shopfuse.alignment.base import LEGACY
 from shopfuse.alignment.linalg import as_pairs, centred_covariance, top_eigen
-from shopfuse.alignment.persist import load_arrays, read_params, save_arrays, write_params
 from shopfuse.encoders.base import l2_normalize
+from shopfuse.persist import load_arrays, load_config, save_component
 from shopfuse.registry import registry
 
 __all__ = ["ProcrustesAligner"]
@@ -76,11 +77,13 @@ class ProcrustesAligner:
         return l2_normalize((np.asarray(text, dtype=np.float32) - self.text_mean_) @ self.text_projection_)
 
     def save(self, folder: Path) -> None:
-        """Parameters to JSON, means and projections to ``state.npz``."""
-        write_params(folder, self.name, {"dim": self.dim, "whiten": self.whiten, "eps": self.eps})
-        save_arrays(
+        """Parameters to ``component.json``, means and projections to ``state.npz``."""
+        save_component(
             folder,
-            {
+            "alignment",
+            self.name,
+            {"dim": self.dim, "whiten": self.whiten, "eps": self.eps},
+            arrays={
                 "image_mean": self.image_mean_,
                 "image_projection": self.image_projection_,
                 "text_mean": self.text_mean_,
@@ -91,7 +94,7 @@ class ProcrustesAligner:
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        aligner = cls(**read_params(folder, cls.name))
+        aligner = cls(**load_config(folder, "alignment", cls.name, LEGACY))
         arrays = load_arrays(folder)
         aligner.image_mean_ = arrays["image_mean"]
         aligner.image_projection_ = arrays["image_projection"]

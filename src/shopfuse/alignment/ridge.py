@@ -8,10 +8,11 @@ from typing import Self
 
 import numpy as np
 
+from shopfuse.alignment.base import LEGACY
 from shopfuse.alignment.linalg import as_pairs
 from shopfuse.alignment.metrics import recall_at_k
-from shopfuse.alignment.persist import load_arrays, read_params, save_arrays, write_params
 from shopfuse.encoders.base import l2_normalize
+from shopfuse.persist import load_arrays, load_config, save_component
 from shopfuse.registry import registry
 
 __all__ = ["RidgeAligner"]
@@ -85,15 +86,15 @@ class RidgeAligner:
         return l2_normalize(text)
 
     def save(self, folder: Path) -> None:
-        """Parameters to JSON, ``W`` and the chosen alpha to ``state.npz``."""
+        """Parameters to ``component.json``, ``W`` and the chosen alpha to ``state.npz``."""
         params = {"alpha": self.alpha, "alphas": list(self.alphas), "default_alpha": self.default_alpha}
-        write_params(folder, self.name, params)
-        save_arrays(folder, {"weights": self.weights_, "alpha": np.asarray(self.alpha_)})
+        arrays = {"weights": self.weights_, "alpha": np.asarray(self.alpha_)}
+        save_component(folder, "alignment", self.name, params, arrays=arrays)
 
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        aligner = cls(**read_params(folder, cls.name))
+        aligner = cls(**load_config(folder, "alignment", cls.name, LEGACY))
         arrays = load_arrays(folder)
         aligner.weights_ = arrays["weights"]
         aligner.alpha_ = float(arrays["alpha"])

@@ -9,7 +9,6 @@ leave-one-modality-out contributions where a strategy has no natural ones, and s
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -22,7 +21,8 @@ import torch.nn.functional as F  # noqa: N812  (the usual torch spelling)
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from shopfuse.fusion.base import FusionOutput, Masks, Modalities
+from shopfuse.fusion.base import LEGACY, FusionOutput, Masks, Modalities
+from shopfuse.persist import load_config, load_weights, save_component
 from shopfuse.training.early_stopping import EarlyStopping, snapshot
 from shopfuse.training.losses import info_nce
 from shopfuse.types import Modality
@@ -37,14 +37,10 @@ __all__ = [
     "modality_dropout",
     "normalise_contributions",
     "outer_with_ones",
-    "read_params",
     "split_rows",
     "stack_inputs",
-    "write_params",
 ]
 
-PARAMS_FILE = "params.json"
-STATE_FILE = "state.pt"
 CHUNK = 2048
 
 FuseFn = Callable[[Tensor, Tensor], tuple[Tensor, Tensor | None]]
@@ -245,20 +241,6 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def write_params(folder: Path, data: dict[str, Any]) -> None:
-    """Write ``params.json`` into ``folder`` (created if needed)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / PARAMS_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def read_params(folder: Path, name: str) -> dict[str, Any]:
-    """Read ``params.json``, checking it was written by the strategy ``name``."""
-    data: dict[str, Any] = json.loads((Path(folder) / PARAMS_FILE).read_text(encoding="utf-8"))
-    if data.get("name") != name:
-        raise ValueError(f"{folder} holds a {data.get('name')!r} fusion, not {name!r}")
-    return data
-
-
 def constructor_params(obj: object) -> dict[str, Any]:
     """The constructor parameters of ``obj`` as JSON-ready values (scikit-learn's get_params)."""
     names = [p for p in inspect.signature(type(obj).__init__).parameters if p != "self"]
@@ -351,28 +333,19 @@ class TorchFusion:
         )
 
     def save(self, folder: Path) -> None:
-        """``params.json`` (constructor parameters, modalities, width) and ``state.pt`` (weights)."""
-        folder = Path(folder)
-        write_params(
-            folder,
-            {
-                "name": self.name,
-                "params": constructor_params(self),
-                "modalities": self.modalities_,
-                "dim": self.dim_,
-            },
-        )
-        torch.save(self.module_.state_dict(), folder / STATE_FILE)
+        """``component.json`` (constructor parameters, modalities, width) and ``state.pt`` (weights)."""
+        config = {"params": constructor_params(self), "modalities": self.modalities_, "dim": self.dim_}
+        save_component(folder, "fusion", self.name, config, weights=self.module_.state_dict())
 
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Rebuild the strategy and its module from what :meth:`save` wrote."""
-        data = read_params(Path(folder), cls.name)
+        data = load_config(folder, "fusion", cls.name, LEGACY)
         fusion = cls(**data["params"])
         fusion.modalities_ = list(data["modalities"])
         fusion.dim_ = int(data["dim"])
         fusion.module_ = fusion._build(len(fusion.modalities_), fusion.dim_)
-        fusion.module_.load_state_dict(torch.load(Path(folder) / STATE_FILE, weights_only=True))
+        fusion.module_.load_state_dict(load_weights(folder, LEGACY))
         fusion.module_.eval()
         return fusion
 

@@ -13,7 +13,12 @@ from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Fusion", "FusionOutput"]
+from shopfuse.persist import Legacy
+
+__all__ = ["LEGACY", "Fusion", "FusionOutput"]
+
+LEGACY = Legacy("params.json", lambda saved: {k: v for k, v in saved.items() if k != "name"})
+"""Fusion folders written before ``component.json``: ``params.json`` = ``{"name", ...config}``."""
 
 Modalities = dict[str, np.ndarray]
 """``{modality name: (n, d) float32 joint-space embeddings}``; all share ``n`` and ``d``."""
@@ -54,7 +59,7 @@ class Fusion(Protocol):
         ...
 
     def save(self, folder: Path) -> None:
-        """Write parameters and learned state into ``folder``."""
+        """Write parameters and learned state into ``folder`` (:mod:`shopfuse.persist`)."""
         ...
 
     @classmethod

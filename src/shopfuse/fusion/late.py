@@ -18,12 +18,11 @@ from shopfuse.fusion._training import (
     TrainingConfig,
     modality_dropout,
     normalise_contributions,
-    read_params,
     split_rows,
     stack_inputs,
-    write_params,
 )
-from shopfuse.fusion.base import FusionOutput, Masks, Modalities
+from shopfuse.fusion.base import LEGACY, FusionOutput, Masks, Modalities
+from shopfuse.persist import load_config, save_component
 from shopfuse.registry import registry
 
 __all__ = ["LateFusion"]
@@ -123,20 +122,16 @@ class LateFusion:
         )
 
     def save(self, folder: Path) -> None:
-        """Everything in ``params.json``: parameters and the fitted weights."""
-        write_params(
-            Path(folder),
-            {
-                "name": self.name,
-                "params": {"weights": self.weights, "steps": self.steps, "training": asdict(self.training)},
-                "weights": getattr(self, "weights_", None),
-            },
+        """Everything in ``component.json``: parameters and the fitted weights."""
+        params = {"weights": self.weights, "steps": self.steps, "training": asdict(self.training)}
+        save_component(
+            folder, "fusion", self.name, {"params": params, "weights": getattr(self, "weights_", None)}
         )
 
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        data = read_params(Path(folder), cls.name)
+        data = load_config(folder, "fusion", cls.name, LEGACY)
         fusion = cls(**data["params"])
         if data["weights"] is not None:
             fusion.weights_ = {k: float(v) for k, v in data["weights"].items()}

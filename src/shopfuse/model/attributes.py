@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,10 +12,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from shopfuse.persist import Legacy, load_config, load_weights, save_component
+
 __all__ = ["AttributeHeads", "Prediction"]
 
-STATE_FILE = "heads.pt"
-PARAMS_FILE = "heads.json"
+KIND, TYPE = "attributes", "heads"
+"""How attribute heads name themselves in ``component.json``."""
+LEGACY = Legacy("heads.json", dict, type_key=None, weights="heads.pt")
+"""Folders written before ``component.json``: ``heads.json`` (the config itself) and ``heads.pt``."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -196,8 +199,7 @@ class AttributeHeads:
         return out
 
     def save(self, folder: Path) -> None:
-        """Write parameters, classes, temperatures and weights."""
-        folder.mkdir(parents=True, exist_ok=True)
+        """Parameters, classes and temperatures to ``component.json``, weights to ``state.pt``."""
         params: dict[str, Any] = {
             "hidden": self.hidden,
             "dropout": self.dropout,
@@ -210,13 +212,12 @@ class AttributeHeads:
             "temperatures": self.temperatures_,
             "dim": self.dim_,
         }
-        (folder / PARAMS_FILE).write_text(json.dumps(params, ensure_ascii=False, indent=2), encoding="utf-8")
-        torch.save(self.net_.state_dict(), folder / STATE_FILE)
+        save_component(folder, KIND, TYPE, params, weights=self.net_.state_dict())
 
     @classmethod
     def load(cls, folder: Path) -> Self:
         """Read what :meth:`save` wrote."""
-        params = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
+        params = load_config(folder, KIND, TYPE, LEGACY)
         heads = cls(
             hidden=params["hidden"],
             dropout=params["dropout"],
@@ -232,6 +233,6 @@ class AttributeHeads:
         heads.net_ = _MultiTask(
             heads.dim_, heads.hidden, [len(heads.classes_[n]) for n in heads.labels_], heads.dropout
         )
-        heads.net_.load_state_dict(torch.load(folder / STATE_FILE, weights_only=True))
+        heads.net_.load_state_dict(load_weights(folder, LEGACY))
         heads.net_.eval()
         return heads

@@ -1,4 +1,11 @@
-"""A trained shop model: alignment + fusion + attribute heads, saved as one self-describing folder."""
+"""A trained shop model: alignment + fusion + attribute heads, saved as one self-describing folder.
+
+The folder: ``model.json`` (the :class:`ModelConfig`), ``components.json`` (the manifest: each
+part's name, sub-folder, kind and type, see :mod:`shopfuse.persist`), one sub-folder per part,
+``image_shift.npz`` after ``shopfuse adapt`` and ``backbone/tail.pt`` with a tuned backbone.
+Folders written before the manifest (fixed sub-folders ``alignment``, ``fusion``, ``attributes``,
+``image_attributes``, types from ``model.json``) still load.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ from shopfuse.config import ComponentSpec, SavableConfig
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import ConfigError, EncoderMismatchError
 from shopfuse.fusion.base import Fusion, FusionOutput
-from shopfuse.model.attributes import AttributeHeads
+from shopfuse.model.attributes import KIND, TYPE, AttributeHeads
+from shopfuse.persist import ComponentError, Part, read_manifest, save_part, write_manifest
 from shopfuse.registry import registry
 from shopfuse.types import Modality
 
@@ -28,6 +36,8 @@ SHIFT_FILE = "image_shift.npz"
 TAIL_FILE = "backbone/tail.pt"
 """The tuned top of the image backbone inside a model folder (``shopfuse train --tune-backbone``)."""
 FORMAT_VERSION = 1
+HEADS = ("attributes", "image_attributes")
+"""The optional parts: attribute heads over fused vectors and over raw photo features."""
 TEXT_SIDE = (Modality.TEXT.value, Modality.OCR.value)
 """Modalities whose raw vectors come from the text encoder, so the aligner's text side maps them."""
 
@@ -162,15 +172,18 @@ class ShopModel:
         return l2_normalize(self.aligner.embed_text(text_vectors))
 
     def save(self, folder: str | Path) -> None:
-        """Write the model folder: ``model.json`` plus one sub-folder per part."""
+        """Write the model folder: ``model.json``, the ``components.json`` manifest, a sub-folder per part."""
         root = Path(folder)
         root.mkdir(parents=True, exist_ok=True)
-        self.aligner.save(root / "alignment")
-        self.fusion.save(root / "fusion")
-        if self.heads is not None:
-            self.heads.save(root / "attributes")
-        if self.image_heads is not None:
-            self.image_heads.save(root / "image_attributes")
+        parts: dict[str, Any] = {
+            "alignment": self.aligner,
+            "fusion": self.fusion,
+            "attributes": self.heads,
+            "image_attributes": self.image_heads,
+        }
+        write_manifest(
+            root, [save_part(root, name, part) for name, part in parts.items() if part is not None]
+        )
         if self.image_shift:
             np.savez(str(root / SHIFT_FILE), **self.image_shift)  # type: ignore[arg-type]
         config = self.config.model_copy(deep=True)
@@ -197,13 +210,13 @@ class ShopModel:
             config.image_encoder.params["tail"] = str((root / config.image_encoder.params["tail"]).resolve())
         if config.format_version > FORMAT_VERSION:
             raise ConfigError(f"{root}: model format {config.format_version} is newer than this shopfuse")
-        aligner_cls = cast(type[Aligner], registry.get("alignment", config.alignment.name))
-        fusion_cls = cast(type[Fusion], registry.get("fusion", config.fusion.name))
-        aligner, fusion = aligner_cls.load(root / "alignment"), fusion_cls.load(root / "fusion")
-        heads = AttributeHeads.load(root / "attributes") if (root / "attributes").is_dir() else None
-        image_heads = (
-            AttributeHeads.load(root / "image_attributes") if (root / "image_attributes").is_dir() else None
-        )
+        parts = read_manifest(root) or _old_layout(root, config)
+        for name in ("alignment", "fusion"):
+            if name not in parts:
+                raise ComponentError(root, f"the model's components.json lists no {name}")
+        loaded = {name: _component_class(root, part).load(root / part.folder) for name, part in parts.items()}
+        aligner, fusion = cast(Aligner, loaded["alignment"]), cast(Fusion, loaded["fusion"])
+        heads, image_heads = (cast(AttributeHeads | None, loaded.get(name)) for name in HEADS)
         shift: dict[str, np.ndarray] = {}
         if (root / SHIFT_FILE).is_file():
             with np.load(root / SHIFT_FILE) as saved:
@@ -243,6 +256,29 @@ class ShopModel:
             f"{', '.join(self.config.labels) or '-'}; trained on "
             f"{json.dumps(self.config.trained_on.get('products', '?'))} products"
         )
+
+
+def _old_layout(root: Path, config: ModelConfig) -> dict[str, Part]:
+    """The parts of a folder saved before ``components.json``: fixed sub-folders, types in ``model.json``."""
+    parts = {
+        "alignment": Part("alignment", "alignment", "alignment", config.alignment.name),
+        "fusion": Part("fusion", "fusion", "fusion", config.fusion.name),
+    }
+    for name in HEADS:
+        if (root / name).is_dir():
+            parts[name] = Part(name, name, KIND, TYPE)
+    return parts
+
+
+def _component_class(root: Path, part: Part) -> Any:
+    """The class that loads ``part``: the attribute heads, or the registered aligner / fusion."""
+    if part.kind == KIND:
+        if part.type != TYPE:
+            raise ComponentError(root, f"unknown {KIND} type {part.type!r} for {part.name!r}")
+        return AttributeHeads
+    if part.kind not in ("alignment", "fusion"):
+        raise ComponentError(root, f"unknown component kind {part.kind!r} for {part.name!r}")
+    return registry.get(part.kind, part.type)
 
 
 def _tail_file(config: ModelConfig) -> str | None:
