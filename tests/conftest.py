@@ -76,3 +76,21 @@ def fashion_engine(fashion_subset: Path, tmp_path_factory: pytest.TempPathFactor
     engine = Engine.open(tmp_path_factory.mktemp("stores") / "fashion")
     engine.ingest(fashion_subset, FASHION_MAPPING, progress=False)
     yield engine
+
+
+@pytest.fixture(scope="session")
+def media_set(fashion_csv: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The constructed video and sound catalogue (see :mod:`tests.helpers.media`)."""
+    from tests.helpers.media import build_media_set
+
+    return build_media_set(fashion_csv, tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def media_engine(media_set, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
+    """A store of the constructed media catalogue, ingested once per session (OCR on text-like boxes)."""
+    from shopfuse.config import EngineConfig
+
+    engine = Engine.open(tmp_path_factory.mktemp("stores") / "media", EngineConfig(ocr="auto"))
+    engine.last_report = engine.ingest(media_set.catalog, progress=False)  # type: ignore[attr-defined]
+    yield engine

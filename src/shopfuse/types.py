@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-__all__ = ["Hit", "Modality", "Problem", "Product", "Severity", "TextRole"]
+__all__ = ["Hit", "Modality", "Moment", "Problem", "Product", "Severity", "TextRole", "clock"]
 
 TextRole = Literal["query", "passage"]
 Severity = Literal["error", "warning"]
@@ -19,6 +19,7 @@ class Modality(StrEnum):
     IMAGE = "image"
     OCR = "ocr"
     VIDEO = "video"
+    SPEECH = "speech"
     AUDIO = "audio"
 
 
@@ -52,6 +53,44 @@ class Product:
 
 
 @dataclass(slots=True)
+class Moment:
+    """A timed part of a product video that matched a query: ``start``-``end`` seconds, and why."""
+
+    product_id: str
+    start: float
+    end: float
+    score: float
+    video: str | None = None
+    title: str | None = None
+    contributions: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``00:12-00:18``."""
+        return f"{clock(self.start)}-{clock(self.end)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "product_id": self.product_id,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "label": self.label,
+            "score": round(self.score, 6),
+            "title": self.title,
+            "contributions": {k: round(v, 6) for k, v in self.contributions.items()},
+        }
+
+
+def clock(seconds: float) -> str:
+    """``mm:ss`` (or ``h:mm:ss``) of a time in seconds."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+@dataclass(slots=True)
 class Hit:
     """One search result with the score each modality contributed."""
 
@@ -63,6 +102,8 @@ class Hit:
     contributions: dict[str, float] = field(default_factory=dict)
     matched: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Attributes the query asked for, with the value asked and the product's probability of it."""
+    moments: list[Moment] = field(default_factory=list)
+    """The parts of the product's video that match the query best."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -76,6 +117,8 @@ class Hit:
         }
         if self.matched:
             out["matched"] = self.matched
+        if self.moments:
+            out["moments"] = [m.to_dict() for m in self.moments]
         return out
 
 

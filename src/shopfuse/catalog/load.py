@@ -167,6 +167,18 @@ def _to_product(
         cleaned = str(value).strip() or None
         return cut(column, cleaned, limit) if cleaned is not None and limit is not None else cleaned
 
+    def first_media(column: str) -> str | None:
+        """A video or audio path; of a list, the first (the rest are reported, not read)."""
+        value: Any = values.get(column)
+        if isinstance(value, list | tuple) or hasattr(value, "tolist"):
+            items: list[Any] = list(value.tolist() if hasattr(value, "tolist") else value)
+            paths = [str(v).strip() for v in items if v is not None and str(v).strip()]
+            if len(paths) > 1:
+                reason = f"{len(paths)} files given; only the first is read"
+                problems.append(Problem(source, row, product_id, column, reason, "warning"))
+            return paths[0] if paths else None
+        return text(column)
+
     title = text(mapping.title, limits.title_bytes)
     if title is None and mapping.title in table.columns:
         problems.append(Problem(source, row, product_id, mapping.title, "empty title", "warning"))
@@ -184,8 +196,8 @@ def _to_product(
             _resolve(p, base, limits)
             for p in _image_list(values.get(mapping.image), values.get(mapping.images))
         ]
-        video = _resolve_opt(text(mapping.video), base, limits)
-        audio = _resolve_opt(text(mapping.audio), base, limits)
+        video = _resolve_opt(first_media(mapping.video), base, limits)
+        audio = _resolve_opt(first_media(mapping.audio), base, limits)
     except ValueError as exc:
         problems.append(Problem(source, row, product_id, None, f"{exc}; row skipped"))
         return None

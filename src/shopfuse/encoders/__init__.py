@@ -3,7 +3,7 @@
 Importing this package registers every built-in encoder; heavy model packages load lazily.
 """
 
-from shopfuse.encoders import clip, image, langid, ocr, text
+from shopfuse.encoders import clip, image, langid, ocr, sound, speech, text
 from shopfuse.encoders.base import (
     EncoderInfo,
     ImageEncoder,
@@ -24,5 +24,7 @@ __all__ = [
     "l2_normalize",
     "langid",
     "ocr",
+    "sound",
+    "speech",
     "text",
 ]

@@ -24,10 +24,10 @@ from shopfuse.config import ComponentSpec, SavableConfig
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import ConfigError, EncoderMismatchError
 from shopfuse.fusion.base import Fusion, FusionOutput
+from shopfuse.modalities.base import modality_spec
 from shopfuse.model.attributes import KIND, TYPE, AttributeHeads
 from shopfuse.persist import ComponentError, Part, read_manifest, save_part, write_manifest
 from shopfuse.registry import registry
-from shopfuse.types import Modality
 
 __all__ = ["MODEL_FILE", "TAIL_FILE", "ModelConfig", "RankingSettings", "ShopModel"]
 
@@ -38,8 +38,14 @@ TAIL_FILE = "backbone/tail.pt"
 FORMAT_VERSION = 1
 HEADS = ("attributes", "image_attributes")
 """The optional parts: attribute heads over fused vectors and over raw photo features."""
-TEXT_SIDE = (Modality.TEXT.value, Modality.OCR.value)
-"""Modalities whose raw vectors come from the text encoder, so the aligner's text side maps them."""
+
+
+def tower_of(modality: str) -> str:
+    """The aligner side that maps ``modality`` (declared by its :class:`ModalitySpec`)."""
+    tower = modality_spec(modality).tower
+    if tower is None:
+        raise ConfigError(f"modality {modality!r} declares no tower, so it cannot be fused")
+    return tower
 
 
 class RankingSettings(BaseModel):
@@ -156,12 +162,17 @@ class ShopModel:
             mask = masks[name]
             rows = np.zeros((len(mask), self.config.joint_dim), dtype=np.float32)
             if mask.any():
-                if name in TEXT_SIDE:
-                    rows[mask] = self.aligner.embed_text(raw[name][mask])
-                else:
-                    rows[mask] = self.aligner.embed_image(self.adapt_image(raw[name][mask]))
+                rows[mask] = self.embed_tower(tower_of(name), raw[name][mask])
             joint[name] = rows
         return joint
+
+    def embed_tower(self, tower: str, vectors: np.ndarray) -> np.ndarray:
+        """Raw vectors of one side of the aligner (``text`` or ``image``) in the joint space."""
+        if tower == "text":
+            return self.aligner.embed_text(vectors)
+        if tower == "image":
+            return self.aligner.embed_image(self.adapt_image(vectors))
+        raise ConfigError(f"the shop model has no {tower!r} tower (it maps text and image)")
 
     def fuse(self, raw: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> FusionOutput:
         """Fused product vectors and per-modality contributions."""

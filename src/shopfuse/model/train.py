@@ -20,6 +20,7 @@ from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.image import EfficientNetColourEncoder, onnx_cache_dir
 from shopfuse.encoders.tail import save_tail
 from shopfuse.errors import ConfigError
+from shopfuse.modalities.base import modality_spec
 from shopfuse.model.attributes import AttributeHeads
 from shopfuse.model.backbone import (
     TailSettings,
@@ -68,6 +69,25 @@ class FeatureTable:
             {m: v[index] for m, v in self.masks.items()},
             [self.attributes[i] for i in index],
         )
+
+
+BASE_MODALITIES = (Modality.IMAGE.value, Modality.TEXT.value, Modality.OCR.value)
+"""Fused by every model, in this order (models trained before video and sound keep their layout)."""
+
+
+def fused_modalities(store: VectorStore) -> list[str]:
+    """The store's modalities a model fuses: the base ones, then every other column with a tower
+    that some product has (video frames, speech), so a shop with videos gets towers for them."""
+    counts = store.modality_counts()
+    extra = [
+        column
+        for column in store.manifest.columns
+        if column not in BASE_MODALITIES
+        and column in registry.names("modality")
+        and modality_spec(column).tower is not None
+        and counts.get(column, 0) > 0
+    ]
+    return [*BASE_MODALITIES, *extra]
 
 
 def load_features(store: VectorStore, modalities: Sequence[str]) -> FeatureTable:
@@ -147,7 +167,7 @@ def fit_model(
     fusion = fusion or ComponentSpec(name="cross-attention")
     config = training_config(features.config)
     store = features.store
-    modalities = [Modality.IMAGE.value, Modality.TEXT.value, Modality.OCR.value]
+    modalities = fused_modalities(store)
     table = load_features(store, modalities)
     missing = [label for label in labels if not any(a.get(label) is not None for a in table.attributes)]
     if missing:
@@ -213,7 +233,9 @@ def fit_model(
         text_encoder=config.text_encoder,
         image_encoder=image_spec,
         encoders={
-            m: (image_info if m == Modality.IMAGE.value else store.manifest.encoder(m)).to_dict()
+            m: (
+                image_info if modality_spec(m).encoder == "image_encoder" else store.manifest.encoder(m)
+            ).to_dict()
             for m in modalities
         },
         alignment=alignment,

@@ -13,7 +13,7 @@ import hashlib
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +66,19 @@ def _outermost(folders: Iterable[Path]) -> list[Path]:
     return sorted(kept)
 
 
-def served_path(path: str | Path, roots: Sequence[Path]) -> Path | None:
-    """``path`` resolved, if it is an image file inside one of ``roots`` (resolved); else None."""
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".ogv"})
+"""Video files the service plays back (browsers stream them with range requests)."""
+
+
+def served_path(
+    path: str | Path, roots: Sequence[Path], suffixes: Collection[str] | None = None
+) -> Path | None:
+    """``path`` resolved, if it is a media file (an image by default) inside one of ``roots``; else None."""
     resolved = Path(path).resolve()
-    if resolved.suffix.lower() not in IMAGE_SUFFIXES or not resolved.is_file():
+    if (
+        resolved.suffix.lower() not in (IMAGE_SUFFIXES if suffixes is None else suffixes)
+        or not resolved.is_file()
+    ):
         return None
     if not any(resolved.is_relative_to(root) for root in roots):
         return None

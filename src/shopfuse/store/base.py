@@ -61,6 +61,8 @@ class Record:
     ocr_text: str | None = None
     contributions: dict[str, float] = field(default_factory=dict)
     """How much each modality shaped the fused product vector (empty without a model)."""
+    moments: list[Record] = field(default_factory=list)
+    """Timed parts of the product's video, stored in the store's moments table (replacing earlier ones)."""
 
 
 @dataclass(slots=True)
@@ -144,6 +146,10 @@ class VectorStore(Protocol):
 
     def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
         """Add columns for attributes never seen before; returns the stored type of each."""
+        ...
+
+    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
+        """Add empty vector columns (a modality the store did not have); stored products lack them."""
         ...
 
     def upsert(self, records: Sequence[Record]) -> None:

@@ -383,6 +383,21 @@ class LanceStore:
             self._table.add_columns([pa.field(name, pa.string(), nullable=True) for name in missing])
             self._committed()
 
+    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
+        """Add vector columns with their flags; rows stored before have none (null, flagged off)."""
+        new = {c: info for c, info in columns.items() if c not in self._manifest.columns}
+        if not new:
+            return
+        if self._table is not None:
+            fields = []
+            for column, info in new.items():
+                fields.append(pa.field(vector_field(column), pa.list_(pa.float32(), info.dim), nullable=True))
+                fields.append(pa.field(flag_field(column), pa.bool_(), nullable=True))
+            self._table.add_columns(fields)
+            self._committed()
+        self._manifest.columns.update({c: info.to_dict() for c, info in new.items()})
+        self._manifest.save(self.path / MANIFEST)
+
     def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
         """Add columns for attributes never seen before; returns the stored type of each."""
         new = {n: t for n, t in types.items() if n not in self._manifest.attributes}

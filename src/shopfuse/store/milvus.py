@@ -223,6 +223,16 @@ class MilvusStore:
         """``{id: content hash}`` of every stored product."""
         return {row["id"]: row["hash"] for row in self._iterate(["id", "hash"], "")}
 
+    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
+        """Milvus cannot add vector fields to a collection: refused, naming what to do instead."""
+        new = [c for c in columns if c not in self._manifest.columns]
+        if new:
+            raise StoreError(
+                f"the Milvus store {self.location} has no {', '.join(new)} vectors and a "
+                "Milvus collection cannot gain vector fields; ingest into a new store, made with "
+                f"EngineConfig.modalities including {', '.join(new)}"
+            )
+
     def ensure_attributes(self, types: dict[str, str]) -> dict[str, str]:
         """Record attributes never seen before (they need no schema change); returns stored types."""
         new = {n: t for n, t in types.items() if n not in self._manifest.attributes}

@@ -12,25 +12,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from shopfuse.catalog.load import Catalog
-from shopfuse.config import OcrMode, atomic_write_text
-from shopfuse.encoders.base import (
-    EncoderInfo,
-    ImageEncoder,
-    LanguageDetector,
-    TextEncoder,
-    TextReader,
-    l2_normalize,
-)
-from shopfuse.errors import MediaError
+from shopfuse.config import atomic_write_text
+from shopfuse.encoders.base import EncoderInfo
 from shopfuse.fusion.base import FusionOutput
-from shopfuse.media.images import DEFAULT_MAX_PIXELS, load_image
+from shopfuse.modalities import Batch, Components, Extractor, ModalitySpec, modality_specs
 from shopfuse.store.attributes import coerce_attribute, infer_attribute_type
 from shopfuse.store.base import Record, VectorStore
-from shopfuse.types import Modality, Problem, Product
+from shopfuse.store.moments import MomentTable
+from shopfuse.types import Problem, Product
 
 __all__ = ["PRODUCT", "IngestReport", "ProductEncoder", "ProductModel", "content_hash", "ingest"]
 
@@ -57,27 +49,45 @@ class ProductModel(Protocol):
 
 @dataclass(slots=True)
 class ProductEncoder:
-    """Turns products into records: text, photos and the text printed in the photos, each a vector."""
+    """Turns products into records: one vector per declared modality the product has, then fused.
 
-    text: TextEncoder
-    image: ImageEncoder | None = None
-    ocr: TextReader | None = None
-    ocr_mode: OcrMode = "off"
-    langid: LanguageDetector | None = None
-    max_images: int = 4
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    The modalities are the registered :class:`~shopfuse.modalities.ModalitySpec` s named in
+    ``modalities`` (default: all), each run by the extractor its spec builds from ``components``.
+    """
+
+    components: Components
+    modalities: tuple[str, ...] | None = None
     model: ProductModel | None = None
-    max_text_chars: int = 2000
-    """Characters of a product's text the text encoder sees: the encoders read 128-512 tokens, and
-    a 64 KB description would only cost time."""
+    _extractors: list[tuple[ModalitySpec, Extractor]] = field(default_factory=list, init=False)
 
-    def fingerprint(self) -> str:
-        """What the vectors depend on besides content; part of every content hash."""
-        parts = [self.text.text_info.space]
-        if self.image is not None:
-            parts.append(self.image.image_info.space)
-        if self.ocr is not None and self.ocr_mode != "off":
-            parts.append(f"ocr:{self.ocr_mode}:{self.ocr.name}")
+    def __post_init__(self) -> None:
+        for spec in modality_specs():
+            if self.modalities is not None and spec.name not in self.modalities:
+                continue
+            extractor = spec.build(self.components)
+            if extractor is not None:
+                self._extractors.append((spec, extractor))
+
+    @property
+    def active(self) -> list[str]:
+        """Names of the modalities this encoder fills."""
+        return [spec.name for spec, _ in self._extractors]
+
+    def derived_attributes(self) -> dict[str, str]:
+        """Attribute columns the active modalities may add, with their types."""
+        return {name: kind for spec, _ in self._extractors for name, kind in spec.attributes.items()}
+
+    def fingerprint(self, product: Product | None = None) -> str:
+        """What the vectors depend on besides content; part of every content hash.
+
+        Modalities that are not in every store (video, sound) count only for products they
+        read, so adding video to a store does not re-encode the products that have none.
+        """
+        parts = [
+            extractor.fingerprint()
+            for spec, extractor in self._extractors
+            if spec.default or product is None or spec.feeds(product)
+        ]
         if self.model is not None:
             parts.append(self.model.joint_info.space)
         return "|".join(parts)
@@ -86,30 +96,10 @@ class ProductEncoder:
         self, products: Sequence[Product], hashes: Sequence[str]
     ) -> tuple[list[Record], list[Problem]]:
         """Records for the products that have at least one usable modality, and problems found."""
-        problems: list[Problem] = []
-        photos: list[list[Image.Image]] = []
-        for product in products:
-            loaded = []
-            if self.image is not None:
-                for path in product.images[: self.max_images]:
-                    try:
-                        loaded.append(load_image(path, max_pixels=self.max_pixels))
-                    except MediaError as exc:
-                        problems.append(
-                            Problem(
-                                product.source,
-                                product.row,
-                                product.id,
-                                "image",
-                                str(exc),
-                                "warning",
-                            )
-                        )
-            photos.append(loaded)
         records = [Record(p, h) for p, h in zip(products, hashes, strict=True)]
-        self._encode_text(records)
-        self._encode_images(records, photos)
-        self._read_text_in_images(records, photos)
+        batch = Batch(records, self.components)
+        for _, extractor in self._extractors:
+            extractor.extract(batch)
         self._detect_language(records)
         self._fuse(records)
         kept = []
@@ -118,55 +108,16 @@ class ProductEncoder:
                 kept.append(record)
                 continue
             p = record.product
-            missing = "no text and no readable image"
-            if p.video or p.audio:
-                missing += " (video and audio are not encoded yet)"
-            problems.append(Problem(p.source, p.row, p.id, None, f"no usable modality: {missing}"))
+            batch.problems.append(
+                Problem(p.source, p.row, p.id, None, f"no usable modality: {self._missing(p)}")
+            )
         # a product whose photos all failed is kept for its text, but the failure becomes visible
-        return kept, problems
+        return kept, batch.problems
 
-    def _encode_text(self, records: list[Record]) -> None:
-        with_text = [r for r in records if r.product.text]
-        if not with_text:
-            return
-        texts = [(r.product.text or "")[: self.max_text_chars] for r in with_text]
-        vectors = self.text.encode_text(texts, role="passage")
-        for record, vector in zip(with_text, vectors, strict=True):
-            record.vectors[Modality.TEXT] = vector
-
-    def _encode_images(self, records: list[Record], photos: list[list[Image.Image]]) -> None:
-        if self.image is None:
-            return
-        flat = [image for images in photos for image in images]
-        if not flat:
-            return
-        vectors = self.image.encode_images(flat)
-        start = 0
-        for record, images in zip(records, photos, strict=True):
-            if images:
-                mean = vectors[start : start + len(images)].mean(axis=0)
-                record.vectors[Modality.IMAGE] = l2_normalize(mean)[0]
-                start += len(images)
-
-    def _read_text_in_images(self, records: list[Record], photos: list[list[Image.Image]]) -> None:
-        if self.ocr is None or self.ocr_mode == "off":
-            return
-        owners = [(i, image) for i, images in enumerate(photos) for image in images]
-        if not owners:
-            return
-        texts = self.ocr.read([image for _, image in owners])
-        found: dict[int, list[str]] = {}
-        for (i, _), text in zip(owners, texts, strict=True):
-            if text.strip():
-                found.setdefault(i, []).append(text.strip())
-        if not found:
-            return
-        order = sorted(found)
-        joined = [" ".join(found[i]) for i in order]
-        vectors = self.text.encode_text(joined, role="passage")
-        for i, text, vector in zip(order, joined, vectors, strict=True):
-            records[i].ocr_text = text
-            records[i].vectors[Modality.OCR] = vector
+    def _missing(self, product: Product) -> str:
+        """Why a product got no vector at all, naming the fields the active modalities read."""
+        fields = sorted({f for spec, _ in self._extractors for f in spec.fields})
+        return "none of " + ", ".join(fields) + " could be read"
 
     def _fuse(self, records: list[Record]) -> None:
         """With a trained model: one fused product vector in its joint space, and contributions."""
@@ -193,12 +144,13 @@ class ProductEncoder:
             }
 
     def _detect_language(self, records: list[Record]) -> None:
-        if self.langid is None:
+        langid = self.components.langid
+        if langid is None:
             return
         todo = [r for r in records if not r.product.lang and r.product.text]
         if not todo:
             return
-        for record, lang in zip(todo, self.langid.detect([r.product.text or "" for r in todo]), strict=True):
+        for record, lang in zip(todo, langid.detect([r.product.text or "" for r in todo]), strict=True):
             record.product.lang = lang
 
 
@@ -318,6 +270,8 @@ def ingest(
     atomic: bool = False,
     max_attributes: int | None = None,
     optimize: bool = True,
+    moments: MomentTable | None = None,
+    moment_columns: dict[str, EncoderInfo] | None = None,
 ) -> IngestReport:
     """Store every product of ``catalog`` whose content changed; with ``sync``, delete vanished ids.
 
@@ -326,17 +280,18 @@ def ingest(
     products are still encoded batch by batch but stored in one commit at the end, so a killed
     run leaves all of them or none (for small catalogues, such as one posted request).
     ``max_attributes`` caps the store's attribute columns: new columns past it are not stored.
-    ``optimize`` compacts the store after a run that changed it.
+    ``optimize`` compacts the store after a run that changed it. ``moments`` receives the
+    timed parts of product videos (with ``moment_columns``); they are written before their
+    product, so a product whose hash is stored always has its moments.
     """
     started = time.perf_counter()
     report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
     report.skipped = len({(p.row) for p in catalog.problems if p.severity == "error"})
     _coerce_attributes(catalog, store, report, max_attributes)
-    fingerprint = encoder.fingerprint()
     existing = store.hashes()
     todo: list[tuple[Product, str]] = []
     for product in catalog.products:
-        digest = content_hash(product, fingerprint)
+        digest = content_hash(product, encoder.fingerprint(product))
         if existing.get(product.id) == digest:
             report.unchanged += 1
         else:
@@ -348,22 +303,41 @@ def ingest(
             records, problems = encoder.encode([p for p, _ in chunk], [h for _, h in chunk])
             report.problems.extend(problems)
             report.skipped += len(chunk) - len(records)
+            _ensure_derived(records, store, encoder.derived_attributes())
             if atomic:
                 pending.extend(records)
             else:
+                if moments is not None:
+                    moments.replace(records, moment_columns or {})
                 store.upsert(records)
                 _count_stored(records, existing, report)
             bar.update(len(chunk))
     if pending:
+        if moments is not None:
+            moments.replace(pending, moment_columns or {})
         store.upsert(pending)
         _count_stored(pending, existing, report)
     if sync and catalog.products:
         vanished = sorted(set(existing) - catalog.seen_ids)
         report.deleted = store.delete(vanished)
+        if moments is not None:
+            moments.delete_products(vanished)
     if optimize and (report.stored or report.deleted):
         store.optimize()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _ensure_derived(records: Sequence[Record], store: VectorStore, declared: dict[str, str]) -> None:
+    """Add the attribute columns modalities derived (``video_seconds``...) once a product has one."""
+    known = store.manifest.attributes
+    needed = {
+        name: kind
+        for name, kind in declared.items()
+        if name not in known and any(r.product.attributes.get(name) is not None for r in records)
+    }
+    if needed:
+        store.ensure_attributes(needed)
 
 
 def _count_stored(records: Sequence[Record], existing: dict[str, str], report: IngestReport) -> None:

@@ -14,9 +14,9 @@ from PIL import Image
 
 from shopfuse.encoders.base import EncoderInfo, ImageEncoder, TextEncoder, l2_normalize
 from shopfuse.errors import ConfigError, EncoderMismatchError
-from shopfuse.store.base import VectorStore
+from shopfuse.store.base import StoredHit, VectorStore
 from shopfuse.tasks.ingest import PRODUCT
-from shopfuse.types import Hit, TextRole
+from shopfuse.types import Hit, Moment, TextRole
 
 if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
@@ -155,6 +155,9 @@ class Searcher:
     """BM25 over the products' words, for ``lexical`` and ``hybrid`` queries."""
     query_cache: QueryVectorCache | None = None
     """Encoded queries kept for repeats; none: every query is encoded."""
+    moments: VectorStore | None = None
+    """Timed parts of product videos; hits then carry the moments that match the query best."""
+    moments_per_hit: int = 3
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors of ``texts`` by the store's text encoder, through the cache if there is one."""
@@ -235,19 +238,71 @@ class Searcher:
                     ((1 - self.rewrite_weight) * both[0] + self.rewrite_weight * both[1])[None, :]
                 )
                 joint = self.model.embed_query(vector)[0]
-                return self.ranker.search(joint, parsed, k=k, where=where)
+                hits = self.ranker.search(joint, parsed, k=k, where=where)
+                return self.attach_moments(hits, joint, self.model.joint_info)
+        vector, info = self.text_vector(query)
+        return self.attach_moments(self.vector_query(vector, info, k=k, where=where), vector, info)
+
+    def text_vector(self, query: str) -> tuple[np.ndarray, EncoderInfo]:
+        """The query's vector in the joint space with a model, else in the text space."""
         vector = self.encode_queries([query])[0]
         if self.model is not None:
-            joint = self.model.embed_query(vector[None, :])[0]
-            return self.vector_query(joint, self.model.joint_info, k=k, where=where)
-        return self.vector_query(vector, self.text.text_info, k=k, where=where)
+            return self.model.embed_query(vector[None, :])[0], self.model.joint_info
+        return vector, self.text.text_info
 
     def image_query(self, image: Image.Image, *, k: int = 10, where: str | None = None) -> list[Hit]:
         """Products that look like ``image``."""
         if self.image is None:
             raise ConfigError("this store has no image encoder, so it cannot be searched by photo")
         vector = self.image.encode_images([image])[0]
-        return self.vector_query(vector, self.image.image_info, k=k, where=where)
+        hits = self.vector_query(vector, self.image.image_info, k=k, where=where)
+        return self.attach_moments(hits, vector, self.image.image_info)
+
+    def image_vector(self, image: Image.Image) -> tuple[np.ndarray, EncoderInfo]:
+        """The photo's vector in the image space."""
+        if self.image is None:
+            raise ConfigError("this store has no image encoder, so it cannot be searched by photo")
+        return self.image.encode_images([image])[0], self.image.image_info
+
+    def moment_query(self, vector: np.ndarray, info: EncoderInfo, *, k: int = 10) -> list[Moment]:
+        """The video moments closest to a query vector, over every moment column in its space."""
+        if k < 1:
+            raise ConfigError("k must be at least 1")
+        store = self.moments
+        if store is None or store.count() == 0:
+            return []
+        best: dict[str, Moment] = {}
+        for column, encoder in store.manifest.encoders().items():
+            if encoder.space != info.space:
+                continue
+            for found in store.search(column, vector, encoder=encoder, k=k):
+                moment = best.get(found.id)
+                if moment is None:
+                    moment = best[found.id] = _moment(found)
+                moment.contributions[column] = found.score
+                moment.score = max(moment.score, found.score)
+        return sorted(best.values(), key=lambda m: (-m.score, m.product_id, m.start))[:k]
+
+    def attach_moments(self, hits: list[Hit], vector: np.ndarray, info: EncoderInfo) -> list[Hit]:
+        """Give each hit with a video the moments of it that match the query best."""
+        if self.moments is None or not hits or not any(h.attributes.get("video_moments") for h in hits):
+            return hits
+        wanted = {h.id: h for h in hits}
+        for moment in self.moment_query(vector, info, k=max(50, 10 * len(hits))):
+            hit = wanted.get(moment.product_id)
+            if hit is not None and len(hit.moments) < self.moments_per_hit:
+                hit.moments.append(moment)
+        return hits
+
+    def search_moments(self, query: str | Image.Image, *, k: int = 10) -> list[Moment]:
+        """Video moments matching a text query (any language) or a photo."""
+        if isinstance(query, Image.Image):
+            vector, info = self.image_vector(query)
+        else:
+            if not query or not query.strip():
+                raise ConfigError("empty text query")
+            vector, info = self.text_vector(query.strip())
+        return self.moment_query(vector, info, k=k)
 
     def vector_query(
         self, vector: np.ndarray, info: EncoderInfo, *, k: int = 10, where: str | None = None
@@ -285,3 +340,16 @@ class Searcher:
                     hit.contributions[column] = found.score
                 hit.score = max(hit.score, found.score)
         return sorted(merged.values(), key=lambda h: (-h.score, h.id))[:k]
+
+
+def _moment(found: StoredHit) -> Moment:
+    """A moment from its stored row (attributes ``product_id``, ``start``, ``end``)."""
+    attributes = found.fields.get("attributes") or {}
+    return Moment(
+        product_id=str(attributes.get("product_id") or found.id.rsplit("#", 1)[0]),
+        start=float(attributes.get("start") or 0.0),
+        end=float(attributes.get("end") or 0.0),
+        score=found.score,
+        video=found.fields.get("video"),
+        title=found.fields.get("title"),
+    )

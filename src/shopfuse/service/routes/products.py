@@ -23,7 +23,7 @@ from shopfuse.service.deps import (
     WriterDep,
     require_key,
 )
-from shopfuse.service.media import THUMBNAIL_SIZES, etag, product_images, served_path
+from shopfuse.service.media import THUMBNAIL_SIZES, VIDEO_SUFFIXES, etag, product_images, served_path
 from shopfuse.service.paging import check_page, page
 from shopfuse.service.writes import PostError, posted_catalog
 
@@ -89,6 +89,16 @@ def product_image(
     return Response(thumbnails.get(path, size, tag), media_type="image/jpeg", headers=headers)
 
 
+@router.get("/products/{product_id:path}/video")
+def product_video(engine: EngineDep, image_roots: ImageRootsDep, product_id: str) -> Response:
+    """A product's video (the web UI plays it from a moment's start), if it lies inside the media roots."""
+    video = _product_row(engine, product_id).get("video")
+    path = served_path(video, image_roots, VIDEO_SUFFIXES) if video else None
+    if path is None:
+        raise HTTPException(404, f"product {product_id!r} has no served video")
+    return FileResponse(path, headers={"Cache-Control": f"public, max-age={PHOTO_MAX_AGE}"})
+
+
 @router.get("/products/{product_id:path}/similar")
 def similar(
     engine: EngineDep, settings: SettingsDep, product_id: str, k: Annotated[int, Query(ge=1)] = 10
@@ -146,8 +156,10 @@ async def upsert(
 # last: "/products/{id:path}" would otherwise answer the longer product routes above
 @router.get("/products/{product_id:path}")
 def product(engine: EngineDep, product_id: str) -> dict[str, Any]:
-    """One product: fields, attributes, media paths, per-modality contributions."""
-    return _product_row(engine, product_id)
+    """One product: fields, attributes, media paths, per-modality contributions, video moments."""
+    row = _product_row(engine, product_id)
+    moments = engine.product_moments(product_id)
+    return {**row, "moments": moments} if moments else row
 
 
 @router.delete("/products/{product_id:path}", dependencies=[Depends(require_key)])

@@ -46,6 +46,18 @@ def search(
     return page(sort_hits(hits, sort, order), k, offset, facet_labels(facets))
 
 
+@router.get("/search/moments")
+def search_moments(
+    engine: EngineDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(min_length=1, max_length=500, description="Text, any language.")],
+    k: Annotated[int, Query(ge=1)] = 10,
+) -> dict[str, Any]:
+    """Timed parts of product videos ("00:12-00:18") matching a text query, with the "why"."""
+    check_page(settings, k)
+    return {"moments": [m.to_dict() for m in engine.search_moments(q, k=k)]}
+
+
 @router.post("/search/image")
 async def search_image(
     engine: EngineDep,

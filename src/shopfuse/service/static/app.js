@@ -10,8 +10,9 @@ const WHY_LABELS = {
   text: "Text meaning",
   image: "Photo look",
   ocr: "Photo's text",
-  video: "Video",
-  audio: "Audio",
+  video: "Video frames",
+  speech: "Words heard",
+  audio: "Sound",
   product: "Fused product",
   vector: "Meaning",
   lexical: "Matching words",
@@ -136,10 +137,10 @@ function go(hash) {
 
 async function route() {
   const hash = location.hash || "#/";
-  const product = hash.match(/^#\/product\/(.+)$/);
+  const product = hash.match(/^#\/product\/([^?]+)(?:\?t=([0-9.]+))?$/);
   if (product) {
     showView("product");
-    await renderProduct(decodeURIComponent(product[1]));
+    await renderProduct(decodeURIComponent(product[1]), product[2] ? Number(product[2]) : null);
     return;
   }
   const query = hash.startsWith("#/search?") ? hash.slice("#/search?".length) : "";
@@ -291,8 +292,33 @@ function card(hit, kind) {
         facts ? el("div", { class: "card-facts", text: facts }) : null,
         el("div", { class: "card-score", testid: `${kind}-score`, text: `score ${hit.score.toFixed(3)}` }),
         why(hit.why || {}, hit.matched, `${kind}-why`),
+        moments(hit, kind),
       ]),
     ],
+  );
+}
+
+/** Links to the parts of a hit's video that match the query ("▶ 00:03-00:06"), played from there. */
+function moments(hit, kind) {
+  if (!hit.moments || !hit.moments.length) return null;
+  return el(
+    "div",
+    { class: "moments", testid: `${kind}-moments` },
+    hit.moments.map((m) =>
+      el("span", {
+        class: "moment",
+        role: "link",
+        title: `score ${m.score.toFixed(3)}`,
+        "data-start": String(m.start),
+        text: `▶ ${m.label}`,
+        onclick: (event) => {
+          // inside the card's link: open the product with its video at this moment instead
+          event.preventDefault();
+          event.stopPropagation();
+          location.hash = `#/product/${encodeURIComponent(hit.id)}?t=${m.start}`;
+        },
+      }),
+    ),
   );
 }
 
@@ -417,7 +443,37 @@ function humanise(name) {
 
 // ---------- product page ----------
 
-async function renderProduct(id) {
+/** The product's video, playing from ``start``, with its shots as buttons that seek to them. */
+function videoBlock(id, product, start) {
+  if (!product.video) return null;
+  const player = el("video", {
+    controls: "",
+    preload: "metadata",
+    testid: "product-video",
+    src: `/products/${encodeURIComponent(id)}/video${start !== null ? `#t=${start}` : ""}`,
+  });
+  if (start !== null) player.autoplay = true;
+  const shots = (product.moments || []).map((m) =>
+    el("button", {
+      type: "button",
+      class: "moment",
+      testid: "product-moment",
+      "data-start": String(m.start),
+      text: `▶ ${m.label}${m.text ? ` “${m.text}”` : ""}`,
+      onclick: () => {
+        player.currentTime = m.start;
+        player.play().catch(() => {});
+      },
+    }),
+  );
+  return el("section", { class: "video-box" }, [
+    el("h2", { text: "Video" }),
+    player,
+    shots.length ? el("div", { class: "moments", testid: "product-moments" }, shots) : null,
+  ]);
+}
+
+async function renderProduct(id, start = null) {
   const view = $("#product-view");
   view.replaceChildren(el("div", { class: "status", text: "Loading…" }));
   let product;
@@ -495,6 +551,7 @@ async function renderProduct(id) {
               el("p", { text: product.ocr_text }),
             ])
           : null,
+        videoBlock(id, product, start),
         el("section", { class: "why-box" }, whyBlock),
       ]),
     ]),
