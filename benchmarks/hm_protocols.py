@@ -10,11 +10,11 @@ One command per protocol::
 with photos only and searched. ``cross-shop`` trains on the shared fashion catalogue only
 (``--fashion-features`` names a feature store to reuse; without it the fashion photos are encoded
 once into shopfuse's feature cache, about 4 minutes, and reused by later runs) and searches all
-1,570 H&M items, photos only. Query sets are built by :mod:`shopfuse.evaluation.hm_protocols`
+1,570 H&M items, photos only. Query sets are built by :mod:`hm.protocols`
 (pairs with at least 3 items): ``colour_type_en`` "<colour> <type>"; ``colour_type_zh`` the same
 pairs through a translation table that the query glossary largely repeats (glossary-built: it tests
 the glossary against itself); ``colour_type_zh_seller`` Chinese colour+type pairs as Taobao sellers
-wrote them (``--seller-pairs``, :mod:`shopfuse.evaluation.hm_seller_queries`), judged against the
+wrote them (``--seller-pairs``, :mod:`hm.seller_queries`), judged against the
 H&M columns; and 300 description queries. The results' ``coverage`` says how much of each Chinese
 set is glossary words.
 
@@ -56,12 +56,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import SHARED_BOX_NOTE, peak_rss_mib, print_table, write_results
+from hm.protocols import LABELS, Protocol, build_protocol
 from threadpoolctl import threadpool_limits
 
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig
 from shopfuse.engine import Engine
-from shopfuse.evaluation.hm_protocols import LABELS, Protocol, build_protocol
 from shopfuse.evaluation.retrieval import read_qrels, read_queries, retrieval_metrics
 from shopfuse.model.backbone import TailSettings
 from shopfuse.model.train import TuneMode

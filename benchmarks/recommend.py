@@ -1,6 +1,6 @@
 """Recommendation benchmark on the shared H&M purchases: every method and baseline, one time split.
 
-The split (:mod:`shopfuse.evaluation.hm_recommend`): each customer's last purchase day is their
+The split (:mod:`hm.recommend`): each customer's last purchase day is their
 test set; everything before is training (customers whose purchases all fall on one day have no
 training history: they get what was popular then). The catalogue is every purchased article
 with its photo; 1,570 also carry a title, description and attributes, the rest are photo-only.
@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 from _common import print_table, write_results
+from hm.recommend import build_split
 
-from shopfuse.evaluation.hm_recommend import build_split
 from shopfuse.workflows import evaluate_recommendations
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

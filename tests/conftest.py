@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,13 @@ import pytest
 from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.demo import FASHION_MAPPING, find_data
 from shopfuse.engine import Engine
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+if str(BENCHMARKS) not in sys.path:
+    # The H&M protocols are benchmark code, not shopfuse (``benchmarks/hm``); the benchmark scripts
+    # import them as ``hm`` (they run from benchmarks/), and so do the tests. Appended, so nothing
+    # in benchmarks/ shadows an installed module.
+    sys.path.append(str(BENCHMARKS))
 
 
 def pytest_configure(config: pytest.Config) -> None:

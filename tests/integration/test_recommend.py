@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hm.recommend import build_split
 from typer.testing import CliRunner
 
 from shopfuse.cli import app
 from shopfuse.engine import Engine
-from shopfuse.evaluation.hm_recommend import build_split
 from shopfuse.recommend import ItemSpace, Recommendations, read_interactions, write_interactions
 from shopfuse.service import ServiceSettings, create_app
 from shopfuse.workflows import evaluate_recommendations

@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hm.protocols import ZH_COLOUR, ZH_TYPE, build_protocol
 
-from shopfuse.evaluation.hm_protocols import ZH_COLOUR, ZH_TYPE, build_protocol
 from shopfuse.evaluation.retrieval import read_qrels, read_queries
 
 

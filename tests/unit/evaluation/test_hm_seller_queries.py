@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from shopfuse.evaluation.hm_protocols import build_protocol
-from shopfuse.evaluation.hm_seller_queries import (
+from hm.protocols import build_protocol
+from hm.seller_queries import (
     COLOUR_KEYS,
     JUDGEMENTS,
     TYPE_KEYS,
@@ -17,6 +16,7 @@ from shopfuse.evaluation.hm_seller_queries import (
     glossary_coverage,
     seller_queries,
 )
+
 from shopfuse.evaluation.retrieval import read_qrels, read_queries
 
 

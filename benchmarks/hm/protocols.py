@@ -6,7 +6,7 @@ plus its colour), the item itself graded 2 and its colour variants (same product
 The Chinese comes from two sources: ``colour_type_zh`` from the translation table below, which the
 query glossary largely repeats (so it tests the glossary against itself), and, given the seller
 data, ``colour_type_zh_seller`` from the words Taobao sellers wrote
-(:mod:`shopfuse.evaluation.hm_seller_queries`). ``Protocol.coverage`` says how much of each Chinese
+(:mod:`hm.seller_queries`). ``Protocol.coverage`` says how much of each Chinese
 set the glossary knows.
 
 - in-shop: the H&M items with text are split by product code; the model trains on one half
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shopfuse.evaluation.hm_seller_queries import glossary_coverage, seller_queries
+from hm.seller_queries import glossary_coverage, seller_queries
 from shopfuse.query.glossary import concepts
 
 __all__ = ["ZH_COLOUR", "ZH_TYPE", "Protocol", "build_protocol"]

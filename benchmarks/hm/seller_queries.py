@@ -1,6 +1,6 @@
 """Chinese "<colour><type>" queries worded by sellers, judged against the H&M items.
 
-The Chinese queries of :mod:`shopfuse.evaluation.hm_protocols` come from a translation table that
+The Chinese queries of :mod:`hm.protocols` come from a translation table that
 the query glossary (:mod:`shopfuse.query.glossary`) largely repeats, so they measure the system
 against its own dictionary. These come from another source: the attribute values Taobao sellers
 wrote in ``product-copy-zh/pairs.jsonl`` (``颜色#白色*衣样式#衬衫`` -> ``白色衬衫``). Every colour x
