@@ -98,3 +98,5 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         if hit.matched:
             asked = ", ".join(f"{k}={v['value']} p={v['probability']:.2f}" for k, v in hit.matched.items())
             typer.echo(f"       matched: {asked}")
+        if hit.moments:
+            typer.echo("       moments: " + ", ".join(f"{m.label} ({m.score:.3f})" for m in hit.moments))
