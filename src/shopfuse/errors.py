@@ -61,9 +61,8 @@ class FilterError(StoreError, ValueError):
 class MissingDependencyError(ShopfuseError, ImportError):
     """An optional package needed by the requested component is not installed."""
 
-    def __init__(self, package: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the package {package!r}; install it with `pip install 'shopfuse[{extra}]'`"
-        )
+    def __init__(self, package: str, extra: str, purpose: str, *, how: str | None = None) -> None:
+        how = how or f"pip install 'shopfuse[{extra}]'"
+        super().__init__(f"{purpose} needs the package {package!r}; install it with `{how}`")
         self.package = package
         self.extra = extra

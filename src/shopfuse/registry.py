@@ -51,6 +51,10 @@ class Registry:
 
         return decorate
 
+    def unregister(self, kind: str, name: str) -> None:
+        """Remove an entry (a plug-in being unloaded; tests that register a temporary one)."""
+        self._factories.get(kind, {}).pop(name, None)
+
     def names(self, kind: str) -> list[str]:
         """Sorted names registered under ``kind``."""
         self._load_built_in()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -336,3 +337,18 @@ def test_tuned_backbone_model_travels_and_serves_photo_only_products(
     (moved / "backbone" / "tail.pt").unlink()
     with pytest.raises(ConfigError, match=r"tail\.pt"):
         _photo_only_engine(moved, held_out, tmp_path / "store2")
+
+
+def test_a_model_trained_before_videos_serves_video_products_and_moments(
+    trained: Path, media_set: Any, tmp_path: Path
+) -> None:
+    engine = Engine.open(tmp_path / "store", EngineConfig(model=str(trained)))
+    report = engine.ingest(media_set.catalog, progress=False)
+    assert report.errors == 0
+    (row,) = engine.store.get(["clip-silent"])
+    # the model fuses photos, text and OCR; a video-only product goes through the image tower
+    assert set(row["contributions"]) == {"video"}
+    shown = media_set.shots["clip-silent"][0][0]
+    moments = engine.search_moments(media_set.titles[shown], k=20)
+    assert moments and all("product" in m.contributions for m in moments)
+    assert "clip-silent" in {h.id for h in engine.search_text(media_set.titles[shown], k=10)}

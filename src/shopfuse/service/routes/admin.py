@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from shopfuse.modalities import modality_specs
 from shopfuse.service.deps import EngineDep, MetricsDep, SettingsDep, WriterDep
 from shopfuse.service.metrics import CONTENT_TYPE_LATEST
 
@@ -24,9 +25,22 @@ def info(engine: EngineDep, settings: SettingsDep) -> dict[str, Any]:
         "products": engine.store.count(),
         "attributes": dict(manifest.attributes),
         "modalities": engine.store.modality_counts(),
+        "modality_labels": {spec.name: spec.label for spec in modality_specs()},
         "image_search": engine.image_encoder is not None,
         "max_k": settings.max_k,
         "max_upload_bytes": settings.max_upload_bytes,
+    }
+
+
+@router.get("/modalities")
+def modalities(engine: EngineDep) -> dict[str, Any]:
+    """Every registered modality's declaration, and whether (and for how many products) the store has it."""
+    counts = engine.store.modality_counts()
+    return {
+        "modalities": [
+            {**spec.describe(), "stored": spec.name in counts, "products": counts.get(spec.name, 0)}
+            for spec in modality_specs()
+        ]
     }
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shopfuse.engine import Engine
+from shopfuse.errors import MediaError
 from shopfuse.service.deps import (
     EngineDep,
     ImageRootsDep,
@@ -73,11 +74,20 @@ def product_image(
         ),
     ] = None,
 ) -> Response:
-    """A product's stored photo (or a thumbnail of it), if it lies inside the image roots."""
-    images = product_images(_product_row(engine, product_id))
-    if number >= len(images):
+    """A product's stored photo (or a thumbnail of it), if it lies inside the image roots.
+
+    A product with a video and no photo shows a frame of its video as photo 0 (a JPEG).
+    """
+    row = _product_row(engine, product_id)
+    images = product_images(row)
+    if not images and number == 0 and row.get("video"):
+        path = served_path(row["video"], image_roots, VIDEO_SUFFIXES)
+        if path is not None:
+            size = size or THUMBNAIL_SIZES[1]
+    elif number >= len(images):
         raise HTTPException(404, f"product {product_id!r} has no photo {number}")
-    path = served_path(images[number], image_roots)
+    else:
+        path = served_path(images[number], image_roots)
     if path is None:
         raise HTTPException(404, f"photo {number} of {product_id!r} is not served")
     tag = etag(path, size)
@@ -86,7 +96,11 @@ def product_image(
         return Response(status_code=304, headers=headers)
     if size is None:
         return FileResponse(path, headers=headers)
-    return Response(thumbnails.get(path, size, tag), media_type="image/jpeg", headers=headers)
+    try:
+        data = thumbnails.get(path, size, tag)
+    except MediaError as exc:
+        raise HTTPException(404, f"photo {number} of {product_id!r} cannot be shown: {exc.reason}") from exc
+    return Response(data, media_type="image/jpeg", headers=headers)
 
 
 @router.get("/products/{product_id:path}/video")

@@ -335,7 +335,7 @@ function why(parts, matched, testid) {
       const width = share ? value / shareTotal : Math.max(0, Math.min(1, key === "lexical" ? value / 20 : value));
       const shown = share ? `${Math.round((100 * value) / shareTotal)}%` : value.toFixed(3);
       return el("div", { class: "why-row" + (share ? " share" : ""), "data-key": key }, [
-        el("span", { class: "why-label", text: WHY_LABELS[key] || key }),
+        el("span", { class: "why-label", text: WHY_LABELS[key] || (cache.info?.modality_labels || {})[key] || key }),
         el("span", { class: "why-bar" }, el("span", { style: { width: `${(100 * width).toFixed(1)}%` } })),
         el("span", { class: "why-value", text: shown }),
       ]);
