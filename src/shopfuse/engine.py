@@ -44,7 +44,7 @@ from shopfuse.store.moments import MomentTable
 from shopfuse.tasks.attributes import AttributeRow, predict_attributes
 from shopfuse.tasks.ingest import PRODUCT, IngestReport, ProductEncoder, ingest
 from shopfuse.tasks.search import QueryVectorCache, Searcher
-from shopfuse.types import Hit, Moment, clock
+from shopfuse.types import Hit, Moment, Problem, clock
 
 if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
@@ -194,8 +194,12 @@ class Engine:
             max_audio_seconds=config.max_audio_seconds,
         )
 
-    def _add_modalities(self, catalog: Catalog) -> None:
-        """Give the store the columns of optional modalities (video, sound) the catalogue first brings."""
+    def _add_modalities(self, catalog: Catalog) -> list[Problem]:
+        """Give the store the columns of optional modalities (video, sound) the catalogue first brings.
+
+        A store that cannot gain columns (a Milvus collection) keeps its own; the products are
+        still stored with their other modalities, and one warning per modality says what to do.
+        """
         stored = set(self.store.manifest.columns)
         wanted = self.config.modalities
         components = self.components()
@@ -206,8 +210,13 @@ class Engine:
             info = spec.column(components)
             if info is not None and any(spec.feeds(p) for p in catalog.products):
                 new[spec.name] = info
-        if new:
+        if not new:
+            return []
+        try:
             self.store.add_columns(new)
+        except StoreError as exc:
+            return [Problem(catalog.source, 0, None, name, f"not encoded: {exc}", "warning") for name in new]
+        return []
 
     def modalities(self) -> list[str]:
         """The modalities this store holds: its vector columns that a registered modality declares."""
@@ -266,7 +275,7 @@ class Engine:
         ``optimize=False`` leaves compaction to the caller (the service compacts every so many
         writes instead of after each).
         """
-        self._add_modalities(catalog)
+        unsupported = self._add_modalities(catalog)
         report = ingest(
             catalog,
             self.store,
@@ -280,6 +289,7 @@ class Engine:
             moments=self.moments,
             moment_columns=moment_columns(self.components()),
         )
+        report.problems[:0] = unsupported
         if report_path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             report_path = self.path / "reports" / f"ingest-{stamp}.jsonl"

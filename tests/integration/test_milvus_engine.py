@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -93,3 +94,14 @@ def test_a_milvus_server_store_by_uri(milvus_server: str, fashion_csv: Path, tmp
 def test_a_malformed_milvus_uri_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="malformed Milvus URI"):
         Engine.open("milvus://localhost:19530")
+
+
+def test_a_milvus_store_without_video_columns_stores_video_products_with_a_warning(
+    media_set: Any, tmp_path: Path
+) -> None:
+    engine = Engine.open(tmp_path / "store", EngineConfig(store_backend="milvus"))
+    report = engine.ingest(media_set.catalog, progress=False)
+    warned = {p.field for p in report.problems if p.reason.startswith("not encoded")}
+    assert warned == {"video", "speech", "audio"}
+    assert "video" not in engine.store.manifest.columns
+    assert engine.store.get(["clip-narrated"])  # kept for its title
