@@ -21,10 +21,20 @@ __all__ = [
     "SavableConfig",
     "StoreBackend",
     "atomic_write_text",
+    "cache_root",
 ]
 
 OcrMode = Literal["off", "auto", "on"]
 StoreBackend = Literal["lance", "milvus"]
+
+
+def cache_root() -> Path:
+    """Where shopfuse keeps derived files (ONNX exports, joined models, Milvus work folders):
+    ``$SHOPFUSE_CACHE``, else ``$XDG_CACHE_HOME/shopfuse``, else ``~/.cache/shopfuse``."""
+    root = os.environ.get("SHOPFUSE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shopfuse"
+    )
+    return Path(root)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

