@@ -4,7 +4,8 @@ Words beat meaning for brand names, model codes and rare terms; meaning beats wo
 languages and for photo-only products. :class:`LexicalIndex` scores products by BM25 (``bm25s``)
 over their title, description, text read in their photos, attribute values and id, with Chinese,
 Japanese and Korean segmented by jieba. :func:`fuse` merges a vector ranking and a lexical one by
-reciprocal rank fusion or by weighted normalised scores. A query word that equals a product's id
+reciprocal rank fusion or by weighted normalised scores, into scores from 0 to 1 (1: the best
+of both rankings) split into a vector and a lexical share. A query word that equals a product's id
 or a code in its text (letters and digits, "AB-1234") puts that product first.
 """
 
@@ -111,11 +112,19 @@ def fuse(
     rrf_k: int = 60,
     lexical_weight: float = 0.5,
 ) -> list[tuple[str, float, dict[str, float]]]:
-    """Merged ``[(id, score, {"vector": part, "lexical": part})]``, best first.
+    """Merged ``[(id, score, {"vector": part, "lexical": part})]``, best first; scores within [0, 1].
 
-    ``rrf``: sum over rankings of ``1 / (rrf_k + rank)``. ``weighted``: ``(1 - w) * vector + w *
-    lexical`` with each ranking's scores min-max normalised. Exact code matches (lexical scores of
-    1000 and more) stay on top under both.
+    The two parts always add up to the score; a ranking that did not find a product adds no part.
+
+    ``rrf``: reciprocal rank fusion, ``(1 - w) / (rrf_k + vector rank) + w / (rrf_k + lexical rank)``
+    divided by its best possible value ``1 / (rrf_k + 1)``: 1.0 is a product ranked first by both,
+    ``w`` (``1 - w``) one ranked first by words (meaning) and not found by the other side. Dividing by a
+    constant keeps the order of plain RRF. ``weighted``: ``(1 - w) * vector + w * lexical`` with each
+    ranking's scores min-max normalised over its candidates (its best 1, its worst 0; a ranking whose
+    candidates all score the same gives them all 1): 1.0 is the best candidate of both rankings.
+
+    Exact code matches (lexical scores of 1000 and more) count as the best lexical candidates and
+    are listed first under both methods, before any product without one, whatever their score.
     """
     if method not in ("rrf", "weighted"):
         raise ConfigError(f"unknown fusion {method!r}; choose rrf or weighted")
@@ -123,10 +132,11 @@ def fuse(
         raise ConfigError("lexical_weight must be within [0, 1]")
     parts: dict[str, dict[str, float]] = {}
     if method == "rrf":
+        best = rrf_k + 1  # 1 / (rrf_k + rank) divided by its value at rank 1
         for rank, hit in enumerate(vector, start=1):
-            parts.setdefault(hit.id, {})["vector"] = (1 - lexical_weight) * 2 / (rrf_k + rank)
+            parts.setdefault(hit.id, {})["vector"] = (1 - lexical_weight) * best / (rrf_k + rank)
         for rank, (pid, _) in enumerate(lexical, start=1):
-            parts.setdefault(pid, {})["lexical"] = lexical_weight * 2 / (rrf_k + rank)
+            parts.setdefault(pid, {})["lexical"] = lexical_weight * best / (rrf_k + rank)
     else:
         for name, pairs, weight in (
             ("vector", [(h.id, h.score) for h in vector], 1 - lexical_weight),
@@ -135,14 +145,12 @@ def fuse(
             if not pairs:
                 continue
             values = np.array([s for _, s in pairs], dtype=np.float64)
-            low, span = values.min(), max(values.max() - values.min(), 1e-9)
+            low, span = values.min(), values.max() - values.min()
             for (pid, _), value in zip(pairs, values, strict=True):
-                parts.setdefault(pid, {})[name] = weight * float(
-                    (value - low) / span if len(pairs) > 1 else 1
-                )
+                parts.setdefault(pid, {})[name] = weight * float((value - low) / span if span > 1e-12 else 1)
     exact = {pid for pid, score in lexical if score >= 1000}
     for pid in exact:
         parts.setdefault(pid, {}).setdefault("lexical", lexical_weight)
-    merged = [(pid, sum(p.values()) + (10.0 if pid in exact else 0.0), p) for pid, p in parts.items()]
-    merged.sort(key=lambda item: (-item[1], item[0]))
+    merged = [(pid, sum(p.values()), p) for pid, p in parts.items()]
+    merged.sort(key=lambda item: (item[0] not in exact, -item[1], item[0]))
     return merged[:k]

@@ -179,7 +179,9 @@ class Searcher:
         """``lexical`` (BM25 only) or ``hybrid`` (BM25 merged with :meth:`text_query`) search.
 
         Both rankings are taken ``depth`` deep before fusion; hits report ``vector`` and ``lexical``
-        parts of their score next to the vector side's own contributions.
+        parts of their score next to the vector side's own contributions. Hybrid scores lie within
+        [0, 1] and are the sum of those two parts (see :func:`shopfuse.query.lexical.fuse`): 1.0 under
+        ``rrf`` is a product ranked first by both sides. Lexical scores are BM25's own.
         """
         from shopfuse.query.lexical import fuse
 
