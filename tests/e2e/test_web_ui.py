@@ -136,12 +136,15 @@ def shown_ids(page: Any) -> list[str]:
     )
 
 
-def test_text_search_shows_results_with_photos_scores_and_why(page: Any) -> None:
+def test_text_search_shows_results_with_photos_scores_and_why(page: Any, base_url: str) -> None:
     page.wait_for_selector("[data-testid=home]")
     search(page, "black leather shoes")
     cards = page.get_by_test_id("result-card")
     assert cards.count() == 12
-    assert "of 60" in page.get_by_test_id("status").inner_text()
+    # the total the API itself gives for the query (its default depth), not one of the UI's own
+    total = httpx.get(f"{base_url}/search", params={"q": "black leather shoes"}).json()["total"]
+    assert 24 < total <= 50
+    assert f"1–12 of {total} " in page.get_by_test_id("status").inner_text()
     first = cards.first
     assert first.get_by_test_id("result-title").inner_text().strip()
     assert first.get_by_test_id("result-score").inner_text().startswith("score ")
@@ -152,7 +155,16 @@ def test_text_search_shows_results_with_photos_scores_and_why(page: Any) -> None
     page.wait_for_function("() => location.hash.includes('page=2')")
     page.wait_for_selector(READY)
     page.wait_for_function(PHOTOS_LOADED, arg=4)
-    assert "13–24 of 60" in page.get_by_test_id("status").inner_text()
+    assert f"13–24 of {total} " in page.get_by_test_id("status").inner_text()
+    pages = -(-total // 12)
+    page.evaluate(f"() => {{ location.hash = location.hash.replace('page=2', 'page={pages}'); }}")
+    page.wait_for_function(
+        f"() => document.querySelector('[data-testid=page-info]').textContent === 'Page {pages} of {pages}'"
+    )
+    page.wait_for_selector(READY)
+    last = f"{12 * (pages - 1) + 1}–{total} of {total} "  # the last page stays within the API's total
+    assert last in page.get_by_test_id("status").inner_text()
+    assert page.get_by_test_id("page-next").is_disabled()
     search(page, "红色连衣裙")  # any language
     assert page.get_by_test_id("result-card").count() > 0
 

@@ -3,7 +3,9 @@
 "use strict";
 
 const PAGE_SIZE = 12;
-const DEPTH = 60;
+// The API's own relevance cut-off (`depth`, 50): the UI's total is what `GET /search` says. Pages
+// never reach past it (the last one asks for fewer hits), or the API would search deeper for them.
+const DEPTH = 50;
 const FACETS_SHOWN = 6;
 const EXAMPLES = ["black leather shoes", "红色连衣裙", "robe rouge", "blaue Jeans", "analog watch"];
 const WHY_LABELS = {
@@ -181,7 +183,7 @@ async function runSearch() {
       if (state.file) {
         const form = new FormData();
         form.append("file", state.file, state.file.name || "photo");
-        form.append("k", String(PAGE_SIZE));
+        form.append("k", String(pageSize()));
         form.append("offset", String(state.page * PAGE_SIZE));
         form.append("depth", String(DEPTH));
         form.append("facets", facetLabels.join(","));
@@ -193,7 +195,7 @@ async function runSearch() {
         const params = new URLSearchParams({
           q: state.q,
           mode: state.mode,
-          k: String(PAGE_SIZE),
+          k: String(pageSize()),
           offset: String(state.page * PAGE_SIZE),
           depth: String(DEPTH),
           facets: facetLabels.join(","),
@@ -215,6 +217,11 @@ async function runSearch() {
   cache.lastBody = body;
   cache.lastQuery = [state.q, state.file ? "your photo" : ""].filter(Boolean).join(" + ");
   renderResults(body, ms, types);
+}
+
+/** Hits to ask for on this page: a full page, but none past the relevance cut-off. */
+function pageSize() {
+  return Math.max(1, Math.min(PAGE_SIZE, DEPTH - state.page * PAGE_SIZE));
 }
 
 function renderHome() {
