@@ -47,7 +47,7 @@ def test_built_ins_load_on_first_lookup_and_the_cli_starts_without_torch() -> No
 
     code = (
         "import sys, shopfuse.cli\n"
-        "heavy = sorted(m for m in ('torch', 'lancedb', 'onnxruntime') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'lancedb', 'onnxruntime', 'httpx') if m in sys.modules)\n"
         "from shopfuse.registry import registry\n"
         "print(heavy, registry.names('store'), registry.names('fusion')[:2])\n"
     )

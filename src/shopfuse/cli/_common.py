@@ -13,12 +13,21 @@ from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.config import ComponentSpec, EngineConfig, OcrMode
 from shopfuse.errors import ShopfuseError
 
+STORE_ENV = "SHOPFUSE_STORE"
+"""The environment variable that gives ``--store`` when the option is left out."""
+SERVER_ENV = "SHOPFUSE_SERVER"
+"""The environment variable that gives ``shopfuse search --server`` when the option is left out."""
+_STORE_HELP = (
+    "Store folder, or milvus://host:19530/collection for a Milvus server; "
+    f"default: the {STORE_ENV} environment variable."
+)
 StoreOpt = Annotated[
-    str,
-    typer.Option(
-        "--store", "-s", help="Store folder, or milvus://host:19530/collection for a Milvus server."
-    ),
+    str, typer.Option("--store", "-s", envvar=STORE_ENV, show_envvar=False, help=_STORE_HELP)
 ]
+OptionalStoreOpt = Annotated[
+    str | None, typer.Option("--store", "-s", envvar=STORE_ENV, show_envvar=False, help=_STORE_HELP)
+]
+"""``--store`` for a command that can do without one (``shopfuse search --server``)."""
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 JsonOutOpt = Annotated[Path | None, typer.Option("--json", help="Also write the JSON here.")]
 FieldOpt = Annotated[

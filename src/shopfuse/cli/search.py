@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from shopfuse.cli._common import JsonOpt, StoreOpt, fail, open_engine
+from shopfuse.cli._common import (
+    SERVER_ENV,
+    STORE_ENV,
+    JsonOpt,
+    OptionalStoreOpt,
+    StoreOpt,
+    fail,
+    open_engine,
+)
 from shopfuse.errors import ShopfuseError
 from shopfuse.types import Hit
 
@@ -17,8 +25,22 @@ if TYPE_CHECKING:
     from shopfuse.query.lexical import FusionMethod
 
 
+ServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar=SERVER_ENV,
+        show_envvar=False,
+        help="URL of a running `shopfuse serve` to ask instead of opening a store (milliseconds "
+        f"a query, no model loading); default: the {SERVER_ENV} environment variable.",
+    ),
+]
+
+
 def search(
-    store: StoreOpt,
+    ctx: typer.Context,
+    store: OptionalStoreOpt = None,
+    server: ServerOpt = None,
     query: Annotated[str | None, typer.Argument(help="Text query, any language.")] = None,
     image: Annotated[Path | None, typer.Option("--image", "-i", help="Query photo.")] = None,
     k: Annotated[int, typer.Option("-k", min=1, help="Number of results.")] = 10,
@@ -46,6 +68,34 @@ def search(
         raise fail(ShopfuseError(f"--mode must be vector, lexical or hybrid, not {mode!r}"))
     if fusion not in ("rrf", "weighted"):
         raise fail(ShopfuseError(f"--fusion must be rrf or weighted, not {fusion!r}"))
+    server = _server_to_ask(ctx, server, store)
+    if server is not None:
+        if text_encoder:
+            raise fail(ShopfuseError("--text-encoder needs a local store (--store), not --server"))
+        from shopfuse.cli.remote import search_remote
+
+        try:
+            hits = search_remote(
+                server,
+                query=query,
+                image=image,
+                k=k,
+                where=where,
+                mode=mode,
+                fusion=fusion,
+                lexical_weight=lexical_weight,
+            )
+        except ShopfuseError as exc:
+            raise fail(exc) from exc
+        _print_hits(hits, as_json)
+        return
+    if store is None:
+        raise fail(
+            ShopfuseError(
+                f"give --store PATH (or set {STORE_ENV}), or --server URL of a running shopfuse serve "
+                f"(or set {SERVER_ENV})"
+            )
+        )
     try:
         engine = open_engine(store)
         if image is not None:
@@ -80,6 +130,25 @@ def understand(
         typer.echo(json.dumps(engine.parse_query(query), ensure_ascii=False, indent=2))
     except ShopfuseError as exc:
         raise fail(exc) from exc
+
+
+def _server_to_ask(ctx: typer.Context, server: str | None, store: str | None) -> str | None:
+    """The server to ask, if any: an option typed on the command line beats one from the environment.
+
+    ``--server`` and ``--store`` both typed is an error; both from the environment, the server.
+    """
+    if not server:
+        return None
+    if store is None:
+        return server
+    typed = {
+        name
+        for name in ("server", "store")
+        if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+    }
+    if typed == {"server", "store"}:
+        raise fail(ShopfuseError("give --store or --server, not both"))
+    return None if typed == {"store"} else server
 
 
 def _print_hits(hits: list[Hit], as_json: bool) -> None:
