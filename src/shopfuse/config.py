@@ -170,3 +170,6 @@ class EngineConfig(SavableConfig):
     """Seconds of decoding per video before the frames read so far are used (a warning says so)."""
     max_audio_seconds: float = Field(default=600.0, gt=0)
     """Seconds of a product's sound that are analysed (the rest is cut, with a warning)."""
+    variant_attribute: str | None = None
+    """An attribute naming each product's variant group (H&M's ``product_code``): search shows one
+    hit per group, the others under its ``variants``, as it does for same-title near-identical photos."""

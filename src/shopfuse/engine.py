@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -338,13 +339,28 @@ class Engine:
         mode: SearchMode = "vector",
         fusion: FusionMethod = "rrf",
         lexical_weight: float = 0.5,
+        collapse: bool = True,
     ) -> list[Hit]:
         """Products matching a text query in any language.
 
         ``mode``: ``vector`` (meaning, any language, photo-only products too), ``lexical`` (BM25
         over the products' words) or ``hybrid`` (both, merged by ``fusion``: ``rrf`` or
         ``weighted``). Exact product codes in the query rank first in lexical and hybrid modes.
+        ``collapse``: duplicate listings and variants as one hit (:mod:`shopfuse.tasks.duplicates`).
         """
+        if collapse:
+            return self._collapsed(
+                lambda n: self.search_text(
+                    query,
+                    k=n,
+                    where=where,
+                    mode=mode,
+                    fusion=fusion,
+                    lexical_weight=lexical_weight,
+                    collapse=False,
+                ),
+                k,
+            )
         searcher = self.searcher()
         if mode == "vector":
             return searcher.text_query(query, k=k, where=where)
@@ -358,12 +374,21 @@ class Engine:
         )
 
     def search_image(
-        self, image: str | Path | Image.Image, *, k: int = 10, where: str | None = None
+        self, image: str | Path | Image.Image, *, k: int = 10, where: str | None = None, collapse: bool = True
     ) -> list[Hit]:
-        """Products that look like the photo at ``image``."""
+        """Products that look like the photo at ``image`` (``collapse``: duplicate listings as one hit)."""
         if not isinstance(image, Image.Image):
             image = load_image(image, max_pixels=self.config.max_image_pixels)
+        if collapse:
+            photo = image
+            return self._collapsed(lambda n: self.search_image(photo, k=n, where=where, collapse=False), k)
         return self.searcher().image_query(image, k=k, where=where)
+
+    def _collapsed(self, search: Callable[[int], list[Hit]], k: int) -> list[Hit]:
+        """The best ``k`` distinct listings of ``search(depth)``, searched deeper than ``k``."""
+        from shopfuse.tasks.duplicates import collapse_search
+
+        return collapse_search(search, k, self.store, variant_attribute=self.config.variant_attribute)
 
     def search_moments(
         self, query: str | Path | Image.Image, *, k: int = 10, photo: bool = False
@@ -405,17 +430,36 @@ class Engine:
         mode: SearchMode = "vector",
         image_weight: float = 0.5,
         depth: int = 50,
+        collapse: bool = True,
     ) -> list[Hit]:
         """Products matching words and a photo together ("like this photo, but red").
 
         The text (searched in ``mode``) and the photo are each ranked ``depth`` deep, then merged
         by weighted reciprocal rank fusion (:func:`shopfuse.tasks.combined.fuse_text_and_image`).
+        ``collapse``: duplicate listings and variants as one hit.
         """
         from shopfuse.tasks.combined import fuse_text_and_image
 
+        if not isinstance(image, Image.Image):
+            image = load_image(image, max_pixels=self.config.max_image_pixels)
+        if collapse:
+            photo = image
+            return self._collapsed(
+                lambda n: self.search_text_and_image(
+                    query,
+                    photo,
+                    k=n,
+                    where=where,
+                    mode=mode,
+                    image_weight=image_weight,
+                    depth=max(depth, n),
+                    collapse=False,
+                ),
+                k,
+            )
         depth = max(depth, k)
-        text_hits = self.search_text(query, k=depth, where=where, mode=mode)
-        image_hits = self.search_image(image, k=depth, where=where)
+        text_hits = self.search_text(query, k=depth, where=where, mode=mode, collapse=False)
+        image_hits = self.search_image(image, k=depth, where=where, collapse=False)
         return fuse_text_and_image(text_hits, image_hits, k=k, image_weight=image_weight)
 
     def predict_attributes(

@@ -104,6 +104,8 @@ class Hit:
     """Attributes the query asked for, with the value asked and the product's probability of it."""
     moments: list[Moment] = field(default_factory=list)
     """The parts of the product's video that match the query best."""
+    variants: list[str] = field(default_factory=list)
+    """Ids of other listings of the same product (duplicates, variants) collapsed into this hit."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -119,6 +121,8 @@ class Hit:
             out["matched"] = self.matched
         if self.moments:
             out["moments"] = [m.to_dict() for m in self.moments]
+        if self.variants:
+            out["variants"] = list(self.variants)
         return out
 
 

@@ -112,6 +112,7 @@ def hit_from_api(data: dict[str, Any], base: str = "") -> Hit:
             )
             for m in data.get("moments") or []
         ],
+        variants=[str(v) for v in data.get("variants") or []],
     )
 
 

@@ -59,6 +59,13 @@ def search(
     lexical_weight: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of the lexical ranking in hybrid fusion.")
     ] = 0.5,
+    collapse: Annotated[
+        bool,
+        typer.Option(
+            "--collapse/--no-collapse",
+            help="Show duplicate listings (same title, near-identical photo) as one hit with its variants.",
+        ),
+    ] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Search a store by text or by photo."""
@@ -84,6 +91,7 @@ def search(
                 mode=mode,
                 fusion=fusion,
                 lexical_weight=lexical_weight,
+                extra={"collapse": collapse},
             )
         except ShopfuseError as exc:
             raise fail(exc) from exc
@@ -99,7 +107,7 @@ def search(
     try:
         engine = open_engine(store)
         if image is not None:
-            hits = engine.search_image(image, k=k, where=where)
+            hits = engine.search_image(image, k=k, where=where, collapse=collapse)
         elif text_encoder and text_encoder != engine.config.text_encoder.name:
             from shopfuse.registry import registry
 
@@ -114,6 +122,7 @@ def search(
                 mode=cast("SearchMode", mode),
                 fusion=cast("FusionMethod", fusion),
                 lexical_weight=lexical_weight,
+                collapse=collapse,
             )
     except ShopfuseError as exc:
         raise fail(exc) from exc
@@ -164,6 +173,8 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         attrs = ", ".join(f"{k}={v}" for k, v in list(hit.attributes.items())[:4] if v is not None)
         typer.echo(f"{rank:>3}. {hit.score:.4f}  {hit.id:<12} {hit.title or '(no title)'}")
         typer.echo(f"       [{why}]  {attrs}")
+        if hit.variants:
+            typer.echo(f"       +{len(hit.variants)} variants: " + ", ".join(hit.variants))
         if hit.matched:
             asked = ", ".join(f"{k}={v['value']} p={v['probability']:.2f}" for k, v in hit.matched.items())
             typer.echo(f"       matched: {asked}")

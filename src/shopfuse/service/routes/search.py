@@ -32,6 +32,9 @@ def search(
     sort: Annotated[str | None, Query(description="Attribute to sort the relevant results by.")] = None,
     order: Literal["asc", "desc"] = "asc",
     depth: Annotated[int, Query(ge=1, description="Relevance cut-off before facets and sort.")] = 50,
+    collapse: Annotated[
+        bool, Query(description="Duplicate listings (same title, near-identical photo) as one hit.")
+    ] = True,
 ) -> dict[str, Any]:
     """Products matching a text query: pages of hits with the "why", facets, optional sort."""
     check_page(settings, k, offset, depth)
@@ -42,6 +45,7 @@ def search(
         mode=mode,
         fusion=fusion,
         lexical_weight=lexical_weight,
+        collapse=collapse,
     )
     return page(sort_hits(hits, sort, order), k, offset, facet_labels(facets))
 
@@ -76,6 +80,9 @@ async def search_image(
     offset: Annotated[int, Form(ge=0)] = 0,
     facets: Annotated[str | None, Form(description="Attribute labels to count, comma separated.")] = None,
     depth: Annotated[int, Form(ge=1, description="Relevance cut-off before facets.")] = 50,
+    collapse: Annotated[
+        bool, Form(description="Duplicate listings (same title, near-identical photo) as one hit.")
+    ] = True,
 ) -> dict[str, Any]:
     """Products that look like an uploaded photo; with ``q``, matching the words and the photo.
 
@@ -98,8 +105,15 @@ async def search_image(
     wanted = max(depth, offset + k)
     if q and q.strip():
         hits = engine.search_text_and_image(
-            q, image, k=wanted, where=where, mode=mode, image_weight=image_weight, depth=wanted
+            q,
+            image,
+            k=wanted,
+            where=where,
+            mode=mode,
+            image_weight=image_weight,
+            depth=wanted,
+            collapse=collapse,
         )
     else:
-        hits = engine.search_image(image, k=wanted, where=where)
+        hits = engine.search_image(image, k=wanted, where=where, collapse=collapse)
     return page(hits, k, offset, facet_labels(facets))

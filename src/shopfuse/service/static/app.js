@@ -298,11 +298,20 @@ function card(hit, kind) {
         el("div", { class: "card-title", testid: `${kind}-title`, title, text: title }),
         facts ? el("div", { class: "card-facts", text: facts }) : null,
         el("div", { class: "card-score", testid: `${kind}-score`, text: `score ${hit.score.toFixed(3)}` }),
+        variants(hit, kind),
         why(hit.why || {}, hit.matched, `${kind}-why`),
         moments(hit, kind),
       ]),
     ],
   );
+}
+
+/** "+N variants" under a hit that stands for duplicate listings; their ids on hover. */
+function variants(hit, kind) {
+  const ids = hit.variants || [];
+  if (!ids.length) return null;
+  const text = `+${ids.length} variant${ids.length === 1 ? "" : "s"}`;
+  return el("div", { class: "card-variants", testid: `${kind}-variants`, title: ids.join(", "), text });
 }
 
 /** Links to the parts of a hit's video that match the query ("▶ 00:03-00:06"), played from there. */
