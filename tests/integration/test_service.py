@@ -57,6 +57,7 @@ def test_text_search_pages_facets_sort_and_modes(client: TestClient) -> None:
     assert len(body["hits"]) == 5 and body["total"] == 50
     assert sum(body["facets"]["gender"].values()) == 50
     assert all("why" in h and h["why"] for h in body["hits"])
+    assert all(h["image"] == f"/products/{h['id']}/images/0" for h in body["hits"])
     second = client.get("/search", params={"q": "black shoes", "k": 5, "offset": 5}).json()
     assert not {h["id"] for h in second["hits"]} & {h["id"] for h in body["hits"]}
     ordered = client.get("/search", params={"q": "shirt", "k": 20, "sort": "season", "order": "desc"}).json()
@@ -95,8 +96,14 @@ def test_product_detail_and_similar(client: TestClient, fashion_engine: Engine) 
     product_id = sorted(fashion_engine.store.hashes())[5]
     detail = client.get(f"/products/{product_id}").json()
     assert detail["id"] == product_id and detail["title"]
+    # media as the URLs the service serves them at, not as paths on the server (issue 16)
+    photo = f"/products/{product_id}/images/0"
+    assert detail["image"] == photo and detail.get("images") in ([], None, [photo]) and "audio" not in detail
+    assert client.get(photo).content == Path(fashion_engine.store.get([product_id])[0]["image"]).read_bytes()
     similar = client.get(f"/products/{product_id}/similar", params={"k": 4}).json()["hits"]
     assert len(similar) == 4 and product_id not in {h["id"] for h in similar}
+    assert all(h["image"] == f"/products/{h['id']}/images/0" for h in similar)
+    assert Path(fashion_engine.search_text(detail["title"], k=1)[0].image or "").is_file()  # Python: paths
     assert client.get("/products/nope").status_code == 404
     assert client.get("/products/nope/similar").status_code == 404
 
@@ -157,11 +164,15 @@ def test_posted_products_cannot_escape_grow_or_hide(
     # a relative path inside the media root is read from there: one rule for checking and reading
     inside = client.post("/products", json=[{"id": "rel", "title": "t", "image": "10001.jpg"}], headers=key)
     assert inside.status_code == 200 and inside.json()["added"] == 1
-    assert client.get("/products/rel").json()["image"] == str(media_root / "10001.jpg")
-    # ids holding '/' are readable and deletable
-    slash = client.post("/products", json=[{"id": "AB/12", "title": "Slash skirt"}], headers=key)
+    assert engine.store.get(["rel"])[0]["image"] == str(media_root / "10001.jpg")
+    assert client.get("/products/rel").json()["image"] == "/products/rel/images/0"
+    # ids holding '/' are readable and deletable, and their photo URLs hold the id URL-encoded
+    posted = {"id": "AB/12", "title": "Slash skirt", "image": "10001.jpg"}
+    slash = client.post("/products", json=[posted], headers=key)
     assert slash.status_code == 200 and slash.json()["added"] == 1
     assert client.get("/products/AB/12").json()["title"] == "Slash skirt"
+    photo = client.get("/products/AB/12").json()["image"]
+    assert photo == "/products/AB%2F12/images/0" and client.get(photo).status_code == 200
     assert client.get("/products/AB%2F12").json()["title"] == "Slash skirt"
     assert client.delete("/products/AB/12", headers=key).json() == {"deleted": 1}
     # a 1 MB title is cut to the 1 KB limit and reported, quickly

@@ -76,9 +76,10 @@ def test_api_lists_moments_searches_them_and_serves_the_video(media_engine: Engi
     )
     product = client.get("/products/clip-narrated").json()
     assert [m["label"] for m in product["moments"]] == ["00:00-00:03", "00:03-00:06", "00:06-00:09"]
+    assert product["video"] == "/products/clip-narrated/video" and "audio" not in product  # URLs, no paths
     found = client.get("/search", params={"q": media_set.narrated, "k": 3}).json()
     assert found["hits"][0]["id"] == "clip-narrated" and "speech" in found["hits"][0]["why"]
     assert client.get("/search/moments", params={"q": "summer", "k": 3}).status_code == 200
-    video = client.get("/products/clip-narrated/video")
+    video = client.get(product["video"])
     assert video.status_code == 200 and video.content[4:8] == b"ftyp"
     assert client.get("/products/photo-only/video").status_code == 404

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from PIL import Image
 
@@ -27,7 +28,9 @@ __all__ = [
     "THUMBNAIL_SIZES",
     "ThumbnailCache",
     "etag",
+    "media_urls",
     "product_images",
+    "product_url",
     "served_path",
     "stored_image_folders",
 ]
@@ -44,6 +47,32 @@ def product_images(row: dict[str, Any]) -> list[str]:
     if not images and row.get("image"):
         images = [str(row["image"])]
     return images
+
+
+def product_url(product_id: str) -> str:
+    """The URL path of a product's routes: ``/products/{id}``, the id URL-encoded ("/" too)."""
+    return "/products/" + quote(product_id, safe="")
+
+
+def media_urls(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` (a stored product, a hit or a recommended item, with its ``id``) as the API answers it:
+    media as the URL paths the service serves them at, never as file paths on the server.
+
+    ``image`` becomes ``/products/{id}/images/0``, ``images`` one such path per photo, ``video``
+    ``/products/{id}/video``; ``audio``, which no route serves, is left out. Whether the service
+    then serves the file depends on its image roots, as for any photo URL.
+    """
+    out = dict(record)
+    base = product_url(str(out["id"]))
+    photos = product_images(out)
+    if out.get("images"):
+        out["images"] = [f"{base}/images/{n}" for n in range(len(photos))]
+    if out.get("image"):
+        out["image"] = f"{base}/images/0"
+    if out.get("video"):
+        out["video"] = f"{base}/video"
+    out.pop("audio", None)
+    return out
 
 
 def stored_image_folders(store: VectorStore, *, batch: int = 2000) -> list[Path]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from shopfuse.service.media import media_urls
 from shopfuse.service.settings import ServiceSettings
 from shopfuse.types import Hit
 
@@ -62,7 +63,7 @@ def page(hits: list[Hit], k: int, offset: int, facets: list[str]) -> dict[str, A
 
 
 def _hit(hit: Hit) -> dict[str, Any]:
-    out = asdict(hit)
+    out = media_urls(asdict(hit))  # the photo's URL, not its path on the server
     out["why"] = out.pop("contributions")
     out["moments"] = [m.to_dict() for m in hit.moments]  # with their "00:03-00:06" labels
     return out

@@ -39,12 +39,13 @@ def test_longer_product_routes_win_over_the_product_catch_all(app: FastAPI) -> N
     calls: list[tuple[str, Any]] = []
 
     class Picks:
-        def complements(self, product_id: str, k: int) -> list[str]:
+        def complements(self, product_id: str, k: int) -> list[dict[str, Any]]:
             calls.append((product_id, k))
-            return ["b"]
+            return [{"id": "b/1", "image": "/srv/photos/b.jpg"}]
 
     app.dependency_overrides[get_recommender] = lambda: Picks  # called per request, like the real one
-    assert client.get("/products/x/y/complements", params={"k": 2}).json() == {"items": ["b"]}
+    picked = client.get("/products/x/y/complements", params={"k": 2}).json()
+    assert picked == {"items": [{"id": "b/1", "image": "/products/b%2F1/images/0"}]}  # a URL, not the path
     assert calls == [("x/y", 2)]
     assert client.get("/products/x/y/complements", params={"k": 6}).status_code == 400  # max_k
     missing = client.get("/products/x/y/other")

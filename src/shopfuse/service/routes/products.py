@@ -24,7 +24,14 @@ from shopfuse.service.deps import (
     WriterDep,
     require_key,
 )
-from shopfuse.service.media import THUMBNAIL_SIZES, VIDEO_SUFFIXES, etag, product_images, served_path
+from shopfuse.service.media import (
+    THUMBNAIL_SIZES,
+    VIDEO_SUFFIXES,
+    etag,
+    media_urls,
+    product_images,
+    served_path,
+)
 from shopfuse.service.paging import check_page, page
 from shopfuse.service.writes import PostError, posted_catalog
 
@@ -170,8 +177,9 @@ async def upsert(
 # last: "/products/{id:path}" would otherwise answer the longer product routes above
 @router.get("/products/{product_id:path}")
 def product(engine: EngineDep, product_id: str) -> dict[str, Any]:
-    """One product: fields, attributes, media paths, per-modality contributions, video moments."""
-    row = _product_row(engine, product_id)
+    """One product: fields, attributes, per-modality contributions, video moments, and its media as
+    the URLs this service serves them at (``/products/{id}/images/{n}``, ``/products/{id}/video``)."""
+    row = media_urls(_product_row(engine, product_id))
     moments = engine.product_moments(product_id)
     return {**row, "moments": moments} if moments else row
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopfuse.errors import ShopfuseError
 from shopfuse.service.deps import EngineDep, RecommenderDep, SettingsDep, WriterDep, require_key
+from shopfuse.service.media import media_urls
 from shopfuse.service.paging import check_page
 
 __all__ = ["InteractionIn", "router"]
@@ -40,7 +41,8 @@ def recommend_similar(
 ) -> dict[str, Any]:
     """Nearest products by fused content; ``exclude_variants`` drops near-duplicates and variants."""
     check_page(settings, k)
-    return {"items": recommender().similar(product_id, k=k, exclude_variants=exclude_variants)}
+    items = recommender().similar(product_id, k=k, exclude_variants=exclude_variants)
+    return {"items": [media_urls(i) for i in items]}
 
 
 @router.get("/products/{product_id:path}/complements")
@@ -49,7 +51,7 @@ def complements(
 ) -> dict[str, Any]:
     """Complete the look: other categories bought with items like this one."""
     check_page(settings, k)
-    return {"items": recommender().complements(product_id, k=k)}
+    return {"items": [media_urls(i) for i in recommender().complements(product_id, k=k)]}
 
 
 @router.get("/users/{user_id}/recommendations")
@@ -65,7 +67,7 @@ def user_recommendations(
     return {
         "user_id": user_id,
         "method": method,
-        "items": recommender().for_user(user_id, k=k, method=method),
+        "items": [media_urls(i) for i in recommender().for_user(user_id, k=k, method=method)],
     }
 
 
