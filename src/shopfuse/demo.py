@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def run_demo(store: Path, data: Path | None = None, limit: int | None = None) ->
     catalog = folder / "fashion-products" / "metadata.csv"
     typer.echo(f"ingesting {catalog} into {store} ...")
     engine = Engine.open(store)
-    report = engine.ingest(catalog, FASHION_MAPPING, progress=True, limit=limit)
+    report = engine.ingest(catalog, FASHION_MAPPING, progress=sys.stderr.isatty(), limit=limit)
     typer.echo(report.summary())
     info = engine.info()
     typer.echo(f"store holds {info['products']} products; vectors per modality: {info['modalities']}")

@@ -206,3 +206,60 @@ def test_ocr_makes_image_only_products_searchable_by_text(hm_csv: Path, tmp_path
     assert hits[0].id in packaged and "ocr" in hits[0].contributions
     stored = engine.store.get([hits[0].id])[0]
     assert "tights" in stored["ocr_text"].lower()
+
+
+def _on_a_terminal(args: list[str]) -> tuple[int, str, str]:
+    """Run ``python -m shopfuse ARGS`` with stderr on a pseudo-terminal: (status, stdout, stderr)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # tqdm needs a width
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed (EIO) once the command is done
+                return
+            if not chunk:
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "shopfuse", *args],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        os.close(follower)
+    reader.join(timeout=30)
+    os.close(leader)
+    return result.returncode, result.stdout, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bars_only_on_a_terminal(fashion_csv: Path, shared_data: Path, tmp_path: Path) -> None:
+    """Issue 16: ``ingest`` and ``demo`` draw tqdm bars on a terminal, and into a pipe print no
+    bar, only their plain summary line."""
+    catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(12)))
+    ingest = ["ingest", str(catalog), "--field", "title=productDisplayName", "--store"]
+    piped = _cli(*ingest, str(tmp_path / "piped"))
+    assert piped.returncode == 0, piped.stderr
+    assert "12 rows: 12 added" in piped.stdout
+    assert "product/s" not in piped.stderr and "%|" not in piped.stderr and "\r" not in piped.stderr
+    status, out, terminal = _on_a_terminal([*ingest, str(tmp_path / "terminal")])
+    assert status == 0, terminal
+    assert "12 rows: 12 added" in out and "ingest: 100%|" in terminal
+    demo = _cli("demo", "--store", str(tmp_path / "demo"), "--data", str(shared_data), "--limit", "12")
+    assert demo.returncode == 0, demo.stderr
+    assert "12 rows: 12 added" in demo.stdout and "text query" in demo.stdout
+    assert "%|" not in demo.stderr and "\r" not in demo.stderr, demo.stderr[-2000:]
