@@ -17,6 +17,7 @@ __all__ = [
     "ComponentSpec",
     "EngineConfig",
     "FieldLimits",
+    "LearnMode",
     "OcrMode",
     "SavableConfig",
     "StoreBackend",
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 OcrMode = Literal["off", "auto", "on"]
+LearnMode = Literal["auto", "on", "off"]
 StoreBackend = Literal["lance", "milvus"]
 
 
@@ -149,7 +151,15 @@ class EngineConfig(SavableConfig):
     max_images_per_product: int = Field(default=4, ge=1)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
     model: str | None = None
-    """A trained shop model folder (``shopfuse train``): adds fused product vectors in its joint space."""
+    """A trained shop model folder (``shopfuse train``): adds fused product vectors in its joint space.
+    A relative path is relative to the store's work folder (where a learned model lives)."""
+    learn: LearnMode = "auto"
+    """Whether ingest fits the shop model itself: ``auto`` once the catalogue is big enough
+    (:data:`shopfuse.model.learning.MIN_PAIRS` photo+text products) and again after enough changes."""
+    model_learned: bool = False
+    """The model was learned by this store's ingest (not given with ``--model``)."""
+    learn_changes: int = Field(default=0, ge=0)
+    """Products added, updated or deleted since the learned model was fitted."""
     store_backend: StoreBackend = "lance"
     """Backend of a store in a local folder; a ``milvus://host:port/collection`` store is Milvus."""
     ann: AnnSettings | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +16,7 @@ from shopfuse import encoders as _encoders  # noqa: F401  (registers the built-i
 from shopfuse import store as _stores  # noqa: F401  (registers the built-in stores)
 from shopfuse.catalog.load import Catalog, load_catalog
 from shopfuse.catalog.mapping import FieldMapping
-from shopfuse.config import ComponentSpec, EngineConfig
+from shopfuse.config import ComponentSpec, EngineConfig, LearnMode
 from shopfuse.context import Context
 from shopfuse.encoders.base import (
     EncoderInfo,
@@ -27,10 +29,10 @@ from shopfuse.errors import ConfigError, StoreError
 from shopfuse.media.images import load_image
 from shopfuse.media.video import VideoSettings
 from shopfuse.modalities import Components, modality_specs
-from shopfuse.modalities.video import moment_columns
+from shopfuse.modalities.video import MOMENT_IMAGE, MOMENT_JOINT, moment_columns
 from shopfuse.model.shop_model import ShopModel
 from shopfuse.registry import registry
-from shopfuse.store.base import VectorStore
+from shopfuse.store.base import Record, VectorStore
 from shopfuse.store.locate import (
     CONFIG_FILE,
     backend_of,
@@ -109,9 +111,15 @@ class Engine:
         if config is None:
             return cls(root, stored)
         # the backend, index settings and limits belong to the store, whatever the caller's config says
-        config = config.model_copy(
-            update={"store_backend": stored.store_backend, "ann": stored.ann, "limits": stored.limits}
-        )
+        kept: dict[str, Any] = {
+            "store_backend": stored.store_backend,
+            "ann": stored.ann,
+            "limits": stored.limits,
+        }
+        if stored.model_learned and config.model is None:
+            # a model the store learned itself belongs to the store, like its index settings
+            kept |= {"model": stored.model, "model_learned": True, "learn_changes": stored.learn_changes}
+        config = config.model_copy(update=kept)
         for name in ("text_encoder", "image_encoder", "model"):
             if getattr(config, name) != getattr(stored, name):
                 raise ConfigError(
@@ -136,7 +144,7 @@ class Engine:
         """The trained model named by the config, checked against this engine's encoders."""
         if config.model is None:
             return None
-        model = ShopModel.load(config.model)
+        model = ShopModel.load(self.model_folder(config.model))
         for name in ("text_encoder", "image_encoder"):
             if getattr(model.config, name) != getattr(config, name):
                 raise ConfigError(
@@ -144,6 +152,11 @@ class Engine:
                     f"but this store uses {getattr(config, name)}"
                 )
         return model
+
+    def model_folder(self, model: str) -> Path:
+        """A model path from the config: relative ones are inside the store's work folder."""
+        path = Path(model)
+        return path if path.is_absolute() else self.path / path
 
     def _columns(self) -> dict[str, EncoderInfo]:
         """One vector column per declared modality these encoders can fill, plus the fused column."""
@@ -226,7 +239,12 @@ class Engine:
 
     def product_encoder(self) -> ProductEncoder:
         """The product-side pipeline configured for this store: one extractor per stored modality."""
-        return ProductEncoder(self.components(), tuple(self.modalities()), model=self.model)
+        return ProductEncoder(
+            self.components(),
+            tuple(self.modalities()),
+            model=self.model,
+            hash_model=not self.config.model_learned,
+        )
 
     @property
     def moments(self) -> MomentTable:
@@ -245,21 +263,137 @@ class Engine:
         report_path: str | Path | None = None,
         limit: int | None = None,
         atomic: bool = False,
+        learn: LearnMode | None = None,
+        echo: Callable[[str], None] | None = None,
     ) -> IngestReport:
-        """Ingest a catalogue file; the problem report is written next to the store by default.
+        """Ingest a catalogue file, then learn the shop model when due; the report goes next to the store.
 
         With ``atomic`` every changed product is stored in one commit (all or none after a kill).
         ``sync`` (delete stored products the file no longer has) defaults to on for a whole file
         and off with ``limit``: a trial on the first rows must not delete the rest of a store.
+        ``learn`` (default: the config's, ``auto``) is explained in :meth:`learn`; what it did is
+        ``report.learning``.
         """
         loaded = load_catalog(catalog, mapping, limit=limit, limits=self.config.limits)
-        return self.ingest_catalog(
+        report = self.ingest_catalog(
             loaded,
             sync=limit is None if sync is None else sync,
             progress=progress,
             report_path=report_path,
             atomic=atomic,
         )
+        report.learning = self.learn(learn, progress=progress, echo=echo)
+        if report.report_path:
+            report.write(report.report_path)
+        return report
+
+    def learn(
+        self,
+        mode: LearnMode | None = None,
+        *,
+        progress: bool = True,
+        echo: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Fit the shop model from the store's own products when due, and serve the store through it.
+
+        ``auto``: once :data:`~shopfuse.model.learning.MIN_PAIRS` products have a photo and text,
+        and again once :data:`~shopfuse.model.learning.REFRESH_SHARE` of them changed; ``on``:
+        now (from 50 pairs); ``off``: never. A model given with ``--model`` is never replaced.
+        Returns what happened, for the ingest report.
+        """
+        from shopfuse.model import learning
+
+        mode = mode or self.config.learn
+        if self.config.model is not None and not self.config.model_learned:
+            given = self.config.model
+            return {"learned": False, "reason": f"the store uses the model it was given ({given})"}
+        if self.model is not None and self._unfused():
+            # a relearning was cut short (or products came without fused vectors): finish it
+            rows = self._move_into(self.model, progress=progress)
+            return {"learned": False, "reason": f"finished moving {rows} products into the model"}
+        trained_on = int(self.model.config.trained_on.get("products", 0)) if self.model is not None else None
+        pairs = learning.paired_products(self.store)
+        changes = self.config.learn_changes
+        decision = learning.decide(mode, pairs=pairs, changes=changes, trained_on=trained_on)
+        if not decision.fit:
+            return {"learned": False, "reason": decision.reason}
+        if self.image_encoder is None:
+            return {"learned": False, "reason": "the store has no image encoder to learn a photo-text space"}
+        started = time.perf_counter()
+        stored = self.store.get(sorted(self.store.hashes()))
+        labels = learning.categorical_labels(stored, dict(self.store.manifest.attributes))
+        folder = Path("models") / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        from shopfuse.model.train import fit_model
+
+        say = echo or (lambda _: None)
+        named = ", ".join(labels) or "none"
+        say(f"learning the shop model from {pairs} photo+text products (labels: {named})")
+        model = fit_model(
+            self.context,
+            self.path / folder,
+            catalog=self.path,
+            labels=labels,
+            tune_backbone="off",
+            progress=progress,
+            echo=say,
+        )
+        try:
+            self.store.add_columns({PRODUCT: model.joint_info}, replace=True)
+        except StoreError as exc:
+            shutil.rmtree(self.path / folder, ignore_errors=True)
+            return {"learned": False, "reason": f"the model cannot be served from this store: {exc}"}
+        previous = self.config.model
+        self.config = self.config.model_copy(
+            update={"model": str(folder), "model_learned": True, "learn_changes": 0}
+        )
+        write_engine_config(self.location, self.store, self.config)
+        self.model = ShopModel.load(self.path / folder)
+        self._forget_derived()
+        moved = self._move_into(self.model, progress=progress)
+        if previous and self.model_folder(previous) != self.path / folder:
+            shutil.rmtree(self.model_folder(previous), ignore_errors=True)
+        return {
+            "learned": True,
+            "reason": decision.reason,
+            "model": str(folder),
+            "labels": labels,
+            "pairs": pairs,
+            "products_moved": moved,
+            "seconds": round(time.perf_counter() - started, 1),
+            "metrics": {k: v for k, v in model.config.trained_on.items() if isinstance(v, int | float)},
+        }
+
+    def _unfused(self) -> int:
+        """Products with a photo or text but no fused vector (a move into a new model was cut short)."""
+        columns = self.store.manifest.columns
+        if PRODUCT not in columns:
+            return 0
+        base = set().union(*(self.store.vectors(c)[0] for c in ("text", "image") if c in columns))
+        return len(base - set(self.store.vectors(PRODUCT)[0]))
+
+    def _forget_derived(self) -> None:
+        """Drop what was derived from the previous model (ranker, lexical index, recommenders)."""
+        self._ranker = None
+        self._recommendations = None
+
+    def _move_into(self, model: ShopModel, *, progress: bool) -> int:
+        """Rewrite every product's fused vector (and every video moment's) with ``model``."""
+        from shopfuse.model.learning import refuse
+
+        encoder = self.product_encoder()
+        moved = refuse(self.store, encoder.fuse, skip=(PRODUCT,), progress=progress)
+        moments = self.moments.store()
+        if moments is not None and moments.count():
+            moments.add_columns({MOMENT_JOINT: model.joint_info}, replace=True)
+
+            def embed(records: list[Record]) -> None:
+                for record in records:
+                    frame = record.vectors.get(MOMENT_IMAGE)
+                    if frame is not None:
+                        record.vectors[MOMENT_JOINT] = model.embed_tower("image", frame[None])[0]
+
+            refuse(moments, embed, skip=(MOMENT_JOINT,))
+        return moved
 
     def ingest_catalog(
         self,
@@ -291,6 +425,12 @@ class Engine:
             moment_columns=moment_columns(self.components()),
         )
         report.problems[:0] = unsupported
+        if self.config.model is None or self.config.model_learned:
+            changed = report.stored + report.deleted
+            if changed:
+                total = self.config.learn_changes + changed
+                self.config = self.config.model_copy(update={"learn_changes": total})
+                write_engine_config(self.location, self.store, self.config)
         if report_path is None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             report_path = self.path / "reports" / f"ingest-{stamp}.jsonl"

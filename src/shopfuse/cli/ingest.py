@@ -18,7 +18,7 @@ from shopfuse.cli._common import (
     open_engine,
     show_progress,
 )
-from shopfuse.config import OcrMode
+from shopfuse.config import LearnMode, OcrMode
 from shopfuse.errors import ShopfuseError
 
 
@@ -45,6 +45,13 @@ def ingest(
     ] = None,
     model: Annotated[
         Path | None, typer.Option("--model", help="Trained model folder (shopfuse train): fused vectors.")
+    ] = None,
+    learn: Annotated[
+        LearnMode | None,
+        typer.Option(
+            help="Learn the shop model from the catalogue: auto (default: once 500 products have a "
+            "photo and text, again after 20% changed), on (now, from 50), off."
+        ),
     ] = None,
     sync: Annotated[
         bool | None,
@@ -94,6 +101,8 @@ def ingest(
             progress=show_progress(progress),
             report_path=report,
             limit=limit,
+            learn=learn,
+            echo=lambda line: typer.echo(line, err=True),
         )
     except ShopfuseError as exc:
         raise fail(exc) from exc

@@ -148,8 +148,11 @@ class VectorStore(Protocol):
         """Add columns for attributes never seen before; returns the stored type of each."""
         ...
 
-    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
-        """Add empty vector columns (a modality the store did not have); stored products lack them."""
+    def add_columns(self, columns: dict[str, EncoderInfo], *, replace: bool = False) -> None:
+        """Add empty vector columns (a modality the store did not have); stored products lack them.
+
+        ``replace``: a column that exists with another encoder is emptied and takes the new one.
+        """
         ...
 
     def upsert(self, records: Sequence[Record]) -> None:

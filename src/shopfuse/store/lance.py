@@ -383,10 +383,26 @@ class LanceStore:
             self._table.add_columns([pa.field(name, pa.string(), nullable=True) for name in missing])
             self._committed()
 
-    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
-        """Add vector columns with their flags; rows stored before have none (null, flagged off)."""
+    def add_columns(self, columns: dict[str, EncoderInfo], *, replace: bool = False) -> None:
+        """Add vector columns with their flags; rows stored before have none (null, flagged off).
+
+        With ``replace`` a column that exists with another encoder is dropped and added empty
+        (a relearned model's space): the caller then writes every row's new vector.
+        """
+        stale = [
+            c
+            for c, info in columns.items()
+            if replace and c in self._manifest.columns and self._manifest.encoder(c) != info
+        ]
+        if stale and self._table is not None:
+            self._table.drop_columns([f for c in stale for f in (vector_field(c), flag_field(c))])
+            self._committed()
+        for column in stale:
+            self._manifest.columns.pop(column)
         new = {c: info for c, info in columns.items() if c not in self._manifest.columns}
         if not new:
+            if stale:
+                self._manifest.save(self.path / MANIFEST)
             return
         if self._table is not None:
             fields = []

@@ -223,9 +223,13 @@ class MilvusStore:
         """``{id: content hash}`` of every stored product."""
         return {row["id"]: row["hash"] for row in self._iterate(["id", "hash"], "")}
 
-    def add_columns(self, columns: dict[str, EncoderInfo]) -> None:
+    def add_columns(self, columns: dict[str, EncoderInfo], *, replace: bool = False) -> None:
         """Milvus cannot add vector fields to a collection: refused, naming what to do instead."""
-        new = [c for c in columns if c not in self._manifest.columns]
+        new = [
+            c
+            for c, info in columns.items()
+            if c not in self._manifest.columns or (replace and self._manifest.encoder(c) != info)
+        ]
         if new:
             raise StoreError(
                 f"the Milvus store {self.location} has no {', '.join(new)} vectors and a "

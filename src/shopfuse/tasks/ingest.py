@@ -62,6 +62,9 @@ class ProductEncoder:
     components: Components
     modalities: tuple[str, ...] | None = None
     model: ProductModel | None = None
+    hash_model: bool = True
+    """Whether the model's identity is part of content hashes. Off for a model the store learned
+    itself: relearning then rewrites the fused vectors from the stored raw ones (no re-encoding)."""
     _extractors: list[tuple[ModalitySpec, Extractor]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -92,7 +95,7 @@ class ProductEncoder:
             for spec, extractor in self._extractors
             if spec.default or product is None or spec.feeds(product)
         ]
-        if self.model is not None:
+        if self.model is not None and self.hash_model:
             parts.append(self.model.joint_info.space)
         return "|".join(parts)
 
@@ -105,7 +108,7 @@ class ProductEncoder:
         for _, extractor in self._extractors:
             extractor.extract(batch)
         self._detect_language(records)
-        self._fuse(records)
+        self.fuse(records)
         kept = []
         for record in records:
             if record.vectors:
@@ -123,7 +126,7 @@ class ProductEncoder:
         fields = sorted({f for spec, _ in self._extractors for f in spec.fields})
         return "none of " + ", ".join(fields) + " could be read"
 
-    def _fuse(self, records: list[Record]) -> None:
+    def fuse(self, records: list[Record]) -> None:
         """With a trained model: one fused product vector in its joint space, and contributions.
 
         Products with none of the modalities the model fuses (a video-only product under a model
@@ -218,6 +221,8 @@ class IngestReport:
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     report_path: str | None = None
+    learning: dict[str, Any] | None = None
+    """What learning did after the ingest (:meth:`shopfuse.engine.Engine.learn`); ``None``: not asked."""
 
     @property
     def stored(self) -> int:
@@ -244,6 +249,15 @@ class IngestReport:
         if self.problems:
             top = Counter(_reason_kind(p) for p in self.problems).most_common(3)
             line += " (" + "; ".join(f"{n}x {reason}" for reason, n in top) + ")"
+        if self.learning is not None:
+            learned = self.learning
+            if learned.get("learned"):
+                line += (
+                    f"; learned the shop model from {learned['pairs']} photo+text products in "
+                    f"{learned['seconds']}s (labels: {', '.join(learned['labels']) or 'none'})"
+                )
+            else:
+                line += f"; model: {learned['reason']}"
         if self.report_path:
             line += f"; report: {self.report_path}"
         return line
@@ -262,6 +276,7 @@ class IngestReport:
             "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "report": self.report_path,
+            "learning": self.learning,
         }
 
     def write(self, path: str | Path) -> None:
