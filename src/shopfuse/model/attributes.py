@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from torch import nn
 
 from shopfuse.persist import Legacy, load_config, load_weights, save_component
 
-__all__ = ["AttributeHeads", "Prediction"]
+__all__ = ["AttributeHeads", "Prediction", "stated_value"]
 
 KIND, TYPE = "attributes", "heads"
 """How attribute heads name themselves in ``component.json``."""
@@ -29,6 +30,34 @@ class Prediction:
     value: str
     confidence: float
     zero_shot: bool = False
+
+
+def stated_value(
+    label: str, attributes: Mapping[str, Any], title: str | None, values: Sequence[str]
+) -> str | None:
+    """The value of ``label`` the product states: its attribute, else the one value its title names.
+
+    The title counts when exactly one of the label's known values appears in it as whole words
+    (a value inside a longer one found is the same mention: "Navy Blue", not "Blue"); a title that
+    names two values states none.
+    """
+    given = attributes.get(label)
+    if given is not None and str(given) in values:
+        return str(given)
+    if not title:
+        return None
+    text = f" {_words(title)} "
+    found = [v for v in values if _words(v) and f" {_words(v)} " in text]
+    if not found:
+        return None
+    # "Blue" inside a found "Navy Blue" is the same mention; two separate values: no statement
+    kept = {v for v in found if not any(v != w and f" {_words(v)} " in f" {_words(w)} " for w in found)}
+    return kept.pop() if len(kept) == 1 else None
+
+
+def _words(text: str) -> str:
+    """Lower-case words joined by single spaces (punctuation and case ignored)."""
+    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 class _MultiTask(nn.Module):

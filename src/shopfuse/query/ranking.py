@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from shopfuse.encoders.base import TextEncoder
+from shopfuse.model.attributes import stated_value
 from shopfuse.model.shop_model import RankingSettings, ShopModel
 from shopfuse.query.glossary import narrower_values, translations, value_aliases
 from shopfuse.query.understanding import ParsedQuery, QueryUnderstanding
@@ -114,13 +115,14 @@ class AttributeRanker:
             label: {value: j for j, value in enumerate(values)}
             for label, values in self.model.heads.classes_.items()
         }
-        stated = [label for label in classes if label in self.store.manifest.attributes]
-        if stated and ids:
+        values = {label: list(by_value) for label, by_value in classes.items()}
+        if ids:
+            # what the catalogue states (an attribute, or a value the title names) outranks the photo
             for start in range(0, len(ids), 1000):
                 for row in self.store.get(ids[start : start + 1000]):
-                    for label in stated:
-                        value = row["attributes"].get(label)
-                        j = classes[label].get(str(value)) if value is not None else None
+                    for label in classes:
+                        value = stated_value(label, row["attributes"], row.get("title"), values[label])
+                        j = classes[label].get(value) if value is not None else None
                         if j is not None:
                             p = probabilities[label][position[row["id"]]]
                             p *= (1 - KNOWN_PROBABILITY) / max(float(p.sum() - p[j]), 1e-9)

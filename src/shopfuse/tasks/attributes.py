@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from shopfuse.errors import ConfigError
-from shopfuse.model.attributes import Prediction
+from shopfuse.model.attributes import Prediction, stated_value
 from shopfuse.model.shop_model import ShopModel
 from shopfuse.store.base import VectorStore
 from shopfuse.tasks.ingest import PRODUCT
@@ -26,6 +26,8 @@ class AttributeRow:
     predicted: dict[str, Prediction]
     flagged: list[str] = field(default_factory=list)
     contributions: dict[str, float] = field(default_factory=dict)
+    stated: list[str] = field(default_factory=list)
+    """Labels whose value the product states (attribute or title); the prediction is that value."""
     """How much each modality shaped the product vector the predictions were made from."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,6 +42,7 @@ class AttributeRow:
                     "zero_shot": p.zero_shot,
                     "filled": self.known.get(name) is None,
                     "review": name in self.flagged,
+                    "stated": name in self.stated,
                 }
                 for name, p in self.predicted.items()
             },
@@ -55,11 +58,14 @@ def predict_attributes(
     min_confidence: float = 0.5,
     zero_shot: Mapping[str, Sequence[str]] | None = None,
     embed_labels: Callable[[list[str]], np.ndarray] | None = None,
+    use_stated: bool = True,
 ) -> list[AttributeRow]:
     """Predict every label of ``model`` for the stored products (all, or ``ids``).
 
     ``zero_shot`` names candidate values never seen in training; ``embed_labels`` maps value texts
-    into the model's joint space (text encoder, then the model's text side).
+    into the model's joint space (text encoder, then the model's text side). With ``use_stated``
+    a value the product states (its attribute, or the one value its title names) is the prediction,
+    at confidence 1; evaluation turns it off to score the model alone.
     """
     if model.heads is None:
         raise ConfigError(
@@ -79,6 +85,7 @@ def predict_attributes(
     if zero_shot and embed_labels is None:
         raise ConfigError("zero-shot labels need embed_labels (the text encoder and the model's text side)")
     predictions = model.heads.predict(matrix, zero_shot=zero_shot, embed_labels=embed_labels)
+    classes = {label: list(values) for label, values in model.heads.classes_.items()}
     rows = []
     for start in range(0, len(all_ids), 1000):
         chunk = all_ids[start : start + 1000]
@@ -87,6 +94,13 @@ def predict_attributes(
             predicted = predictions[start + offset]
             attributes = stored[pid]["attributes"]
             known = {name: attributes.get(name) for name in predicted}
+            stated = []
+            for name in predicted if use_stated else ():
+                value = stated_value(name, attributes, stored[pid].get("title"), classes.get(name, []))
+                if value is not None:
+                    # a value the catalogue states is not contradicted by a guess from the photo
+                    predicted[name] = Prediction(value, 1.0)
+                    stated.append(name)
             flagged = [name for name, p in predicted.items() if p.confidence < min_confidence]
-            rows.append(AttributeRow(pid, known, predicted, flagged, stored[pid]["contributions"]))
+            rows.append(AttributeRow(pid, known, predicted, flagged, stored[pid]["contributions"], stated))
     return rows

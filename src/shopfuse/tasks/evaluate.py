@@ -79,7 +79,7 @@ def attribute_scores(context: Context, labels: Sequence[str]) -> dict[str, Any]:
         raise ConfigError(f"the model has no head for {unknown}; it predicts {sorted(trained)}")
     if context.model is None:
         raise ConfigError("this store was built without a model; ingest with --model MODEL_DIR")
-    rows = predict_attributes(context.store, context.model)
+    rows = predict_attributes(context.store, context.model, use_stated=False)
     result: dict[str, Any] = {"products": len(rows)}
     for label in labels:
         truth = [None if r.known.get(label) is None else str(r.known[label]) for r in rows]
