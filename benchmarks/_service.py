@@ -57,7 +57,7 @@ def build_base_store(work: Path, products: int) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     catalog = write_real_subset(catalogue_csv(), work / f"real-{products}.csv", products)
-    report = Engine.open(root).ingest(catalog, FASHION_MAPPING, progress=False)
+    report = Engine.open(root).ingest(catalog, FASHION_MAPPING, progress=False, learn="off")
     print(f"built {root} in {time.perf_counter() - started:.0f} s: {report.summary()}")
     return root
 

@@ -70,7 +70,7 @@ def retrieval(queries: np.ndarray, corpus: np.ndarray, k: int) -> dict[str, floa
 def open_store(root: Path, catalog: Path) -> LanceStore:
     """Reuse the store at ``root``, or build it from the shared fashion catalogue."""
     if not (root / CONFIG_FILE).is_file():
-        Engine.open(root, EngineConfig()).ingest(catalog, FASHION_MAPPING, progress=True)
+        Engine.open(root, EngineConfig()).ingest(catalog, FASHION_MAPPING, progress=True, learn="off")
     return LanceStore(root)
 
 

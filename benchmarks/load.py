@@ -212,7 +212,7 @@ def build_store(root: Path, encoder: str, products: int, real: int, title_pool: 
     catalog = write_real_subset(
         find_data() / "fashion-products" / "metadata.csv", root.parent / f"real-{real}.csv", real
     )
-    report = engine.ingest(catalog, FASHION_MAPPING, progress=False)
+    report = engine.ingest(catalog, FASHION_MAPPING, progress=False, learn="off")
     print(f"{encoder}: ingested {report.summary()}")
     store = engine.store
     text_ids, text_matrix = store.vectors("text")

@@ -154,7 +154,7 @@ def open_store(args: argparse.Namespace, root: Path, catalog: Path) -> tuple[Eng
     print(f"building a store of {size} at {root} (OCR off); the whole catalogue takes ~15 min")
     engine = Engine.open(root, EngineConfig())
     started = time.perf_counter()
-    report = engine.ingest(catalog, FASHION_MAPPING, limit=args.limit, progress=True)
+    report = engine.ingest(catalog, FASHION_MAPPING, limit=args.limit, progress=True, learn="off")
     print(report.summary())
     return engine, time.perf_counter() - started
 

@@ -54,7 +54,9 @@ def ingest_all(
     engine: Engine, catalog: Path, mapping: FieldMapping | None, folder: Path, progress: bool
 ) -> IngestReport:
     """Ingest ``catalog`` (report under ``folder``); a catalogue of which nothing was stored is an error."""
-    report = engine.ingest(catalog, mapping, progress=progress, report_path=folder / "report.jsonl")
+    report = engine.ingest(
+        catalog, mapping, progress=progress, report_path=folder / "report.jsonl", learn="off"
+    )
     return check_ingested(report, catalog)
 
 
@@ -92,7 +94,7 @@ def train_model(
     features = Path(features_dir) if features_dir else default_features_dir(catalog, mapping, config)
     echo(f"encoding features into {features} (cached: only changed products are encoded)")
     engine = Engine.open(features, config)
-    report = engine.ingest(catalog, mapping, progress=progress)
+    report = engine.ingest(catalog, mapping, progress=progress, learn="off")  # features only
     echo(report.summary())
     return fit_model(
         engine.context,
@@ -137,7 +139,7 @@ def adapt_model(
     features = Path(features_dir) if features_dir else default_features_dir(catalog, mapping, config)
     echo(f"encoding the shop's photos into {features} (cached)")
     engine = Engine.open(features, config)
-    echo(engine.ingest(catalog, mapping, progress=progress).summary())
+    echo(engine.ingest(catalog, mapping, progress=progress, learn="off").summary())
     return adapt_to(model, engine.context, catalog, out, echo=echo)
 
 
