@@ -137,6 +137,12 @@ def understand(
     try:
         engine = open_engine(store)
         typer.echo(json.dumps(engine.parse_query(query), ensure_ascii=False, indent=2))
+        if engine.model is None or engine.model.heads is None:
+            typer.echo(
+                "note: this store has no shop model with attribute heads, so nothing is understood; "
+                "it learns one when ingested with 500+ photo+text products (or --learn on)",
+                err=True,
+            )
     except ShopfuseError as exc:
         raise fail(exc) from exc
 
