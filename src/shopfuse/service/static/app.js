@@ -358,7 +358,9 @@ function why(parts, matched, testid) {
     });
   for (const [attr, m] of Object.entries(matched || {})) {
     const p = typeof m.probability === "number" ? ` ${(100 * m.probability).toFixed(0)}%` : "";
-    rows.push(el("div", { class: "why-row matched", text: `✓ ${attr}: ${m.value ?? ""}${p}` }));
+    // a constraint the product probably does not meet is shown as such, not ticked
+    const met = m.probability === undefined || m.probability >= 0.5;
+    rows.push(el("div", { class: `why-row matched${met ? "" : " unmet"}`, text: `${met ? "✓" : "✗"} ${attr}: ${m.value ?? ""}${p}` }));
   }
   return el("div", { class: "why", testid }, rows);
 }
