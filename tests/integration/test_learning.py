@@ -90,3 +90,18 @@ def test_enough_changes_relearn_and_replace_the_old_model(learned: Path, fashion
     assert not (learned / "store" / before).exists()
     assert engine.store.modality_counts()[PRODUCT] == engine.store.count()
     assert Engine.open(learned / "store").search_text("black watch", k=3)
+
+
+def test_heads_also_learn_from_small_thumbnails(learned: Path) -> None:
+    from shopfuse.model.train import SMALL_SIZE, _small_photos, fused_modalities, load_features
+
+    engine = Engine.open(learned / "store")
+    table = load_features(engine.store, fused_modalities(engine.store))
+    small = _small_photos(engine.context, engine.config.image_encoder, table, 12, seed=0)
+    assert small is not None and len(small.ids) == 12 and SMALL_SIZE == (60, 80)
+    assert small.masks["image"].all() and not small.masks["text"].any()
+    position = {pid: i for i, pid in enumerate(table.ids)}
+    original = table.raw["image"][[position[i] for i in small.ids]]
+    # the thumbnail's features are near, not equal, to the full photo's
+    similarity = (original * small.raw["image"]).sum(axis=1)
+    assert (similarity < 0.999).all() and (similarity > 0.5).all()

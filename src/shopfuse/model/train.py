@@ -71,6 +71,11 @@ class FeatureTable:
         )
 
 
+SMALL_PHOTOS = 2000
+"""Training products whose photo is also learned from as a 60x80 thumbnail (catalogue thumbnail size)."""
+SMALL_SIZE = (60, 80)
+
+
 BASE_MODALITIES = (Modality.IMAGE.value, Modality.TEXT.value, Modality.OCR.value)
 """Fused by every model, in this order (models trained before video and sound keep their layout)."""
 
@@ -145,6 +150,7 @@ def fit_model(
     seed: int = 0,
     valid_fraction: float = 0.1,
     image_heads: bool = True,
+    small_photos: int = SMALL_PHOTOS,
     tune_backbone: TuneMode = "auto",
     tail: TailSettings | None = None,
     unlabelled: Sequence[str | Path] = (),
@@ -161,6 +167,8 @@ def fit_model(
     ``unlabelled`` catalogues (photos of other shops, no text needed) join its self-supervised term
     and batch-norm statistics: adaptation to shops without text (implies tuning).
     ``started`` (a :func:`time.perf_counter` reading) is when the whole training began, encoding included.
+    ``small_photos`` training products also join the attribute heads as 60x80 thumbnails of their
+    photo (photo only), so shops with small catalogue photos are recognised too; 0: off.
     """
     started = time.perf_counter() if started is None else started
     alignment = alignment or ComponentSpec(name="cca")
@@ -274,10 +282,13 @@ def fit_model(
 
     if labels:
         t0 = time.perf_counter()
-        heads, label_metrics = _train_heads(model, train, valid, list(labels), seed, progress)
+        small = _small_photos(features, image_spec, train, small_photos, seed) if small_photos else None
+        heads, label_metrics = _train_heads(model, train, valid, list(labels), seed, progress, small)
         model.heads = heads
         if image_heads:
-            model.image_heads, photo_metrics = _train_image_heads(train, valid, list(labels), seed, progress)
+            model.image_heads, photo_metrics = _train_image_heads(
+                train, valid, list(labels), seed, progress, small
+            )
             for label, accuracy in photo_metrics.items():
                 label_metrics[label]["accuracy_photo_heads"] = accuracy
         metrics["heads_seconds"] = round(time.perf_counter() - t0, 2)
@@ -407,8 +418,51 @@ def _tune_backbone(
     return tuned_spec, EfficientNetColourEncoder(**tuned_spec.params).image_info
 
 
+def _small_photos(
+    features: Context, image_spec: ComponentSpec | None, train: FeatureTable, limit: int, seed: int
+) -> FeatureTable | None:
+    """Up to ``limit`` training products with their photo re-encoded from a 60x80 thumbnail, photo only."""
+    from PIL import Image
+
+    from shopfuse.errors import MediaError
+    from shopfuse.media.images import load_image
+
+    if image_spec is None:
+        return None
+    with_photo = np.flatnonzero(train.masks["image"])
+    if not len(with_photo):
+        return None
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(with_photo, size=min(limit, len(with_photo)), replace=False))
+    rows = {r["id"]: r for r in features.store.get([train.ids[i] for i in chosen])}
+    keep, thumbnails = [], []
+    for i in chosen:
+        path = (rows.get(train.ids[i]) or {}).get("image")
+        if not path:
+            continue
+        try:
+            photo = load_image(path)
+        except MediaError:
+            continue
+        keep.append(int(i))
+        thumbnails.append(photo.resize(SMALL_SIZE, Image.Resampling.LANCZOS))
+    if not keep:
+        return None
+    encoder = registry.create("image_encoder", image_spec.name, **image_spec.params)
+    small = train.rows(np.array(keep))
+    small.raw["image"] = encoder.encode_images(thumbnails)
+    small.masks = {m: np.full(len(keep), m == "image") for m in small.masks}
+    return small
+
+
 def _train_heads(
-    model: ShopModel, train: FeatureTable, valid: FeatureTable, labels: list[str], seed: int, progress: bool
+    model: ShopModel,
+    train: FeatureTable,
+    valid: FeatureTable,
+    labels: list[str],
+    seed: int,
+    progress: bool,
+    small: FeatureTable | None = None,
 ) -> tuple[AttributeHeads, dict[str, dict[str, float]]]:
     """Heads on fused vectors of full products and of their photo alone, so image-only items get labels."""
     from shopfuse.evaluation.attributes import attribute_metrics
@@ -422,12 +476,17 @@ def _train_heads(
 
     full, photo_only = views(train)
     has_image = train.masks["image"]
-    vectors = np.concatenate([full, photo_only])
+    parts = [full, photo_only]
     values = {
         label: [a.get(label) for a in train.attributes]
         + [a.get(label) for a, keep in zip(train.attributes, has_image, strict=True) if keep]
         for label in labels
     }
+    if small is not None:
+        parts.append(model.fuse(small.raw, small.masks).vectors)
+        for label in labels:
+            values[label] += [a.get(label) for a in small.attributes]
+    vectors = np.concatenate(parts)
     values = {k: [None if v is None else str(v) for v in vs] for k, vs in values.items()}
     heads = AttributeHeads().fit(vectors, values, seed=seed, progress=progress)
     metrics: dict[str, dict[str, float]] = {}
@@ -449,7 +508,12 @@ def _train_heads(
 
 
 def _train_image_heads(
-    train: FeatureTable, valid: FeatureTable, labels: list[str], seed: int, progress: bool
+    train: FeatureTable,
+    valid: FeatureTable,
+    labels: list[str],
+    seed: int,
+    progress: bool,
+    small: FeatureTable | None = None,
 ) -> tuple[AttributeHeads, dict[str, float]]:
     """Heads straight on the photo features: what a photo-only product is, without the alignment's loss."""
     from shopfuse.evaluation.attributes import attribute_metrics
@@ -466,6 +530,10 @@ def _train_image_heads(
         return table.raw["image"][rows], values
 
     vectors, values = labelled(train)
+    if small is not None:
+        more, more_values = labelled(small)
+        vectors = np.concatenate([vectors, more])
+        values = {label: values[label] + more_values[label] for label in labels}
     heads = AttributeHeads(hidden=1024, dropout=0.5, epochs=40).fit(
         vectors, values, seed=seed, progress=progress
     )
