@@ -9,9 +9,6 @@ tests are skipped, unless ``SHOPFUSE_REQUIRE_BROWSER=1`` (as in CI) makes that a
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from PIL import Image
 
 from shopfuse.engine import Engine
 from shopfuse.service import ServiceSettings, create_app
+from tests.helpers.processes import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -55,25 +53,9 @@ def _no_browser(reason: str) -> None:
 @pytest.fixture(scope="module")
 def base_url(fashion_engine: Engine, shared_data: Path) -> Iterator[str]:
     """uvicorn on a free port in a thread, serving the 120-product store and its photos."""
-    import uvicorn
-
     settings = ServiceSettings(image_roots=[str(shared_data / "fashion-products" / "images")])
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(fashion_engine, settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and thread.is_alive() and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(fashion_engine, settings)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

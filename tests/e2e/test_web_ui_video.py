@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +10,7 @@ import pytest
 from shopfuse.engine import Engine
 from shopfuse.service import ServiceSettings, create_app
 from tests.e2e.test_web_ui import READY, VIEWPORT, browser, shoot  # noqa: F401  (browser is a fixture)
+from tests.helpers.processes import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -20,23 +18,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def video_url(media_engine: Engine, media_set: Any) -> Iterator[str]:
     """uvicorn serving the constructed media store, its clips and photos."""
-    import uvicorn
-
     roots = [str(media_set.catalog.parent), *{str(p.rsplit("/", 1)[0]) for p in media_set.photos.values()}]
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    app = create_app(media_engine, ServiceSettings(image_roots=roots))
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(media_engine, ServiceSettings(image_roots=roots))) as url:
+        yield url
 
 
 @pytest.fixture()

@@ -1,12 +1,14 @@
-"""Servers started as real processes on a free local port, for tests that talk over a socket."""
+"""Servers on a free local port, as real processes or in a thread, for tests that talk over a socket."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 
 def free_port() -> int:
@@ -43,3 +45,23 @@ def listening(command: Sequence[str], port: int, timeout: float = 120.0) -> Iter
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=30)
+
+
+@contextmanager
+def serving(app: Any, timeout: float = 60.0) -> Iterator[str]:
+    """uvicorn serving ``app`` on a free port in a thread of this process; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + timeout
+    while not server.started and thread.is_alive() and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -7,9 +7,6 @@ port. Also ``SHOPFUSE_STORE`` / ``SHOPFUSE_SERVER`` as defaults and the errors a
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 from shopfuse.cli import app
 from shopfuse.engine import Engine
 from shopfuse.service import create_app
+from tests.helpers.processes import free_port, serving
 
 runner = CliRunner()
 NO_ENV: dict[str, str | None] = {"SHOPFUSE_STORE": None, "SHOPFUSE_SERVER": None}
@@ -29,12 +27,6 @@ def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str,
     return result.exit_code, result.stdout, result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def ids(out: str) -> list[str]:
     return [hit["id"] for hit in json.loads(out)]
 
@@ -42,20 +34,8 @@ def ids(out: str) -> list[str]:
 @pytest.fixture(scope="module")
 def server(fashion_engine: Engine) -> Iterator[str]:
     """uvicorn on a free port in a thread, serving the 120-product store."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(create_app(fashion_engine), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not uvicorn_server.started and thread.is_alive() and time.time() < deadline:
-        time.sleep(0.05)
-    assert uvicorn_server.started, "the server did not start"
-    yield f"http://127.0.0.1:{port}"
-    uvicorn_server.should_exit = True
-    thread.join(timeout=30)
+    with serving(create_app(fashion_engine)) as url:
+        yield url
 
 
 @pytest.mark.parametrize(
