@@ -106,9 +106,18 @@ def categorical_labels(rows: Iterable[dict[str, Any]], types: dict[str, str]) ->
     return sorted(labels)
 
 
-def stored_records(store: VectorStore, ids: Sequence[str], raw: dict[str, dict[str, Any]]) -> list[Record]:
-    """Records of stored products with their stored raw vectors (``raw``: column -> id -> vector)."""
-    hashes = store.hashes()
+def stored_records(
+    store: VectorStore,
+    ids: Sequence[str],
+    raw: dict[str, dict[str, Any]],
+    hashes: dict[str, str] | None = None,
+) -> list[Record]:
+    """Records of stored products with their stored raw vectors (``raw``: column -> id -> vector).
+
+    ``hashes`` (:meth:`VectorStore.hashes`) keeps each product's content hash; read once by a
+    caller that asks for many batches.
+    """
+    hashes = store.hashes() if hashes is None else hashes
     records = []
     for row in store.get(ids):
         product = Product(
@@ -144,11 +153,12 @@ def refuse(
             continue
         ids, matrix = store.vectors(column)
         raw[column] = dict(zip(ids, matrix, strict=True))
-    every = sorted(store.hashes())
+    hashes = store.hashes()
+    every = sorted(hashes)
     done = 0
     with tqdm(total=len(every), desc="fuse", unit="product", disable=not progress) as bar:
         for start in range(0, len(every), batch_size):
-            records = stored_records(store, every[start : start + batch_size], raw)
+            records = stored_records(store, every[start : start + batch_size], raw, hashes)
             fuse(records)
             store.upsert(records)
             done += len(records)
