@@ -10,7 +10,7 @@ import numpy as np
 
 from shopfuse.errors import MediaError
 
-__all__ = ["SAMPLE_RATE", "Sound", "read_audio"]
+__all__ = ["SAMPLE_RATE", "Sound", "decode_reason", "read_audio"]
 
 SAMPLE_RATE = 16_000
 """What every audio model here reads: Whisper, Silero VAD and YAMNet all take 16 kHz mono."""
@@ -80,7 +80,8 @@ def read_audio(path: str | Path, *, max_seconds: float = 600.0, required: bool =
     return Sound(name, np.clip(samples.astype(np.float32, copy=False), -1.0, 1.0), warnings)
 
 
-def _reason(exc: BaseException) -> str:
+def decode_reason(exc: BaseException) -> str:
+    """What PyAV/FFmpeg said went wrong, without the path (the error names the file already)."""
     return str(getattr(exc, "strerror", None) or type(exc).__name__)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from shopfuse.errors import MediaError
+from shopfuse.media.audio import decode_reason
 from shopfuse.types import clock
 
 __all__ = ["Segment", "VideoSettings", "VideoSummary", "poster", "read_video"]
@@ -97,7 +98,7 @@ def read_video(path: str | Path, settings: VideoSettings | None = None) -> Video
     try:
         container = av.open(name)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(name, f"not a readable video ({_reason(exc)})") from exc
+        raise MediaError(name, f"not a readable video ({decode_reason(exc)})") from exc
     with container:
         if not container.streams.video:
             raise MediaError(name, "the file has no video stream")
@@ -112,7 +113,7 @@ def read_video(path: str | Path, settings: VideoSettings | None = None) -> Video
             else:
                 frames = _decode_frames(container, stream, duration, settings, warnings)
         except av.FFmpegError as exc:
-            raise MediaError(name, f"the video cannot be decoded ({_reason(exc)})") from exc
+            raise MediaError(name, f"the video cannot be decoded ({decode_reason(exc)})") from exc
     if not frames:
         raise MediaError(name, "no frame could be decoded (empty or corrupt video)")
     if duration <= 0:
@@ -135,12 +136,8 @@ def poster(path: str | Path, at: float = 1.0, max_side: int = 1280) -> Image.Ima
             for frame in container.decode(stream):
                 return _small(frame, max_side)
     except av.FFmpegError as exc:
-        raise MediaError(name, f"the video cannot be decoded ({_reason(exc)})") from exc
+        raise MediaError(name, f"the video cannot be decoded ({decode_reason(exc)})") from exc
     raise MediaError(name, "no frame could be decoded (empty or corrupt video)")
-
-
-def _reason(exc: BaseException) -> str:
-    return str(getattr(exc, "strerror", None) or type(exc).__name__)
 
 
 def _duration(container: Any, stream: Any) -> float:
