@@ -212,7 +212,7 @@ class ProductFacts:
             facts.append(Fact("title", title, "text", "title"))
         for i, line in enumerate(sentences(description or "")):
             facts.append(Fact("description", line, "text", "description", index=i))
-        for i, line in enumerate(l.strip() for l in str(record.get("ocr_text") or "").splitlines()):
+        for i, line in enumerate(x.strip() for x in str(record.get("ocr_text") or "").splitlines()):
             if line:
                 facts.append(Fact("ocr", line, "text", "ocr", index=i))
         lang = _text(record.get("lang"))
