@@ -29,7 +29,17 @@ from shopfuse.content.facts import EXCLUSIVE_SLOTS, Fact, ProductFacts, slot_of
 from shopfuse.content.text import clauses, sentences
 from shopfuse.query.glossary import GLOSSARY
 
-__all__ = ["Claim", "ClaimCheck", "Lexicon", "Status", "check", "keep_supported"]
+__all__ = [
+    "Claim",
+    "ClaimCheck",
+    "Concept",
+    "Lexicon",
+    "Mention",
+    "Status",
+    "check",
+    "keep_supported",
+    "value_key",
+]
 
 Status = Literal["supported", "contradicted", "unsupported"]
 
@@ -130,6 +140,11 @@ def _norm(text: str) -> str:
     if _CJK.search(text):
         return text
     return " ".join(_singular(w) for w in text.split(" "))
+
+
+def value_key(value: str) -> str:
+    """The concept of a shop value no glossary concept covers: ``v:`` and its normalised form."""
+    return f"v:{_norm(value)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +297,7 @@ class Lexicon:
             for name in known:
                 self._add(surface, self.concepts[name].slot if name in self.concepts else slot, name)
         else:
-            self._add(surface, slot, f"v:{surface}")
+            self._add(surface, slot, value_key(value))
         return True
 
     def concepts_of(self, value: str) -> set[str]:
@@ -450,7 +465,7 @@ def check(text: str, facts: ProductFacts, lexicon: Lexicon | None = None) -> Cla
     own = [f for f in facts.attributes() if not lexicon.concepts_of(f.value)]
     if own:  # the product's own values, as phrases the lexicon can find
         lexicon = _with_values(lexicon, facts)
-    fact_concepts = [(f, lexicon.concepts_of(f.value) or {f"v:{_norm(f.value)}"}) for f in facts.attributes()]
+    fact_concepts = [(f, lexicon.concepts_of(f.value) or {value_key(f.value)}) for f in facts.attributes()]
     texts = [f for f in facts.texts() if not f.is_opinion]
     styling = _styling_starts(text)
     result = ClaimCheck(key_facts=facts.key_facts())
