@@ -19,6 +19,7 @@ BUILT_IN = (
     "shopfuse.fusion",
     "shopfuse.recommend.methods",
     "shopfuse.modalities",
+    "shopfuse.content",
 )
 """Packages whose modules register the built-in components; imported on the first lookup, so
 importing shopfuse (and ``shopfuse --help``) does not load torch and LanceDB."""

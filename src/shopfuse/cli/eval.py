@@ -113,3 +113,13 @@ def eval_recommend(
     except ShopfuseError as exc:
         raise fail(exc) from exc
     write_json(metrics, out)
+
+
+def _register_content_commands() -> None:
+    """``eval copy`` and ``eval qa`` live with their features (cli/copy_eval.py, cli/qa.py)."""
+    from shopfuse.cli.copy_eval import eval_copy
+
+    eval_app.command("copy")(eval_copy)
+
+
+_register_content_commands()

@@ -243,13 +243,20 @@ class Lexicon:
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts = {c.name: c for c in concepts}
         self._surfaces: dict[str, list[tuple[str, str]]] = {}
+        singular_seen: set[str] = set()
+        plural_words: set[str] = set()
         for c in self.concepts.values():
             for word in c.words:
                 surface = _norm(word)
                 if surface and surface not in _NOT_CLAIMS:
                     self._add(surface, c.slot, c.name)
+                    (plural_words if surface != word.casefold().strip() else singular_seen).add(surface)
+        self._plural_only = plural_words - singular_seen
+        """Kinds named only in the plural ("shorts", "heels"): "short sleeves" does not name them."""
         self.broader = _broader_map(self.concepts.values())
         self._compile()
+
+    _plural_only: set[str]
 
     def _add(self, surface: str, slot: str, concept: str) -> None:
         entry = (slot, concept)
@@ -318,6 +325,10 @@ class Lexicon:
         if self._latin is not None:
             for m in self._latin.finditer(text):
                 surface = _norm(m.group(0))
+                if surface in self._plural_only and not m.group(0).casefold().endswith("s"):
+                    continue
+                if text[m.end() : m.end() + 4].casefold() == " of ":  # "top of the stockings"
+                    continue
                 entries = self._surfaces.get(surface) or self._surfaces.get(_norm(_strip_plural(m.group(0))))
                 if entries:
                     spans.append(self._mention(m.start(), m.end(), text, entries))
@@ -492,6 +503,7 @@ def _with_values(lexicon: Lexicon, facts: ProductFacts) -> Lexicon:
     copy.concepts = lexicon.concepts
     copy._surfaces = {k: list(v) for k, v in lexicon._surfaces.items()}
     copy.broader = lexicon.broader
+    copy._plural_only = lexicon._plural_only
     copy._compile()
     return copy.learn([facts])
 

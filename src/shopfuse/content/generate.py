@@ -99,6 +99,11 @@ def plan(facts: ProductFacts, request: CopyRequest, lexicon: Lexicon) -> Plan:
         return (0 if slot == "category" else 1, 0 if boosted else 1, lead * 100 + index)
 
     ordered = [f for _, f in sorted(enumerate(key), key=rank)]
+    kinds = [f for f in ordered if effective_slot(f, lexicon) == "category"]
+    known = [f for f in kinds if lexicon.concepts_of(f.value) & set(lexicon.concepts)]
+    # a shop's broad levels ("Apparel", "Topwear") are not said when a known kind ("Tshirts") is
+    unsaid = {id(f) for f in kinds} - {id(f) for f in (known or kinds[-1:])}
+    ordered = [f for f in ordered if id(f) not in unsaid]
     if request.style == "title":
         ordered = ordered[:4]
     return Plan(ordered, set(words(audience)))
@@ -232,6 +237,32 @@ class PhraseGenerator:
         chosen.sort(key=lambda a: a.piece.position)
         return chosen, [f for f in the_plan.facts if f.value.casefold() not in covered]
 
+    def _opener(self, missing: list[Fact], lang: str, rng: random.Random) -> tuple[str | None, list[Fact]]:
+        """One phrase naming the kind of product with its colour and audience, when no piece did."""
+        by_slot: dict[str, tuple[Fact, str]] = {}
+        for fact in missing:
+            slot = effective_slot(fact, self.lexicon)
+            word = render_value(fact, lang, self.lexicon)
+            if word and slot in ("category", "colour", "gender") and slot not in by_slot:
+                by_slot[slot] = (fact, word)
+        if "category" not in by_slot:
+            return None, []
+        kind = by_slot["category"][1]
+        colour = by_slot.get("colour", (None, ""))[1]
+        who = by_slot.get("gender", (None, ""))[1]
+        used = [f for f, _ in by_slot.values()]
+        if lang == "zh":
+            forms = ["这款{c}{k}，", "一款{c}{k}，", "{c}{k}，"] if colour else ["这款{k}，", "一款{k}，"]
+            text = rng.choice(forms).format(c=colour, k=kind)
+            return (
+                f"专为{who}设计的" + text.removeprefix("这款").removeprefix("一款") if who else text
+            ), used
+        kind_words = f"{colour} {kind}".strip()
+        article = "An" if kind_words[:1].lower() in "aeiou" else "A"
+        forms = [f"{article} {kind_words}", f"This {kind_words}", f"Meet this {kind_words}"]
+        text = rng.choice(forms) + (f" for {who}." if who else ".")
+        return text, used
+
     def _own_phrase(self, fact: Fact, lang: str, rng: random.Random) -> str | None:
         word = render_value(fact, lang, self.lexicon)
         if word is None:
@@ -246,7 +277,10 @@ class PhraseGenerator:
     ) -> str:
         lang = request.lang
         pieces = [a.text.strip() for a in chosen]
-        extra = [p for f in missing if (p := self._own_phrase(f, lang, rng))]
+        opener, said = self._opener(missing, lang, rng)
+        if opener:
+            pieces.insert(0, opener)
+        extra = [p for f in missing if f not in said and (p := self._own_phrase(f, lang, rng))]
         if request.style == "bullets":
             lines = [*pieces, *extra][: max(LIMITS["bullets"], len(pieces))]
             return "\n".join("- " + _bullet(line, lang) for line in lines)

@@ -70,8 +70,10 @@ def render_value(fact: Fact, lang: str, lexicon: Lexicon) -> str | None:
     are said with their concept's first word ("Ladieswear" -> "women")."""
     value = fact.value.strip()
     same_script = bool(_CJK.search(value)) == (lang == "zh")
-    if effective_slot(fact, lexicon) == "gender":
-        same_script = False
+    if effective_slot(fact, lexicon) in ("gender", "category") and lexicon.concepts_of(value) & set(
+        lexicon.concepts
+    ):
+        same_script = False  # "Ladieswear" is said "women", "Tshirts" "t-shirt"
     if same_script:
         return value.lower() if lang == "en" and not value.isupper() else value
     for name in sorted(lexicon.concepts_of(value)):
@@ -123,7 +125,10 @@ class PhraseBank:
                 continue
             if part.count("(") != part.count(")") or part.count("“") != part.count("”"):
                 continue
-            piece = Piece(part, lang, tuple(self.lexicon.mentions(part)), i / last, facts.id)
+            mentions = tuple(self.lexicon.mentions(part))
+            if _names_something(part, mentions, lang):
+                continue
+            piece = Piece(part, lang, mentions, i / last, facts.id)
             self.pieces.append(piece)
             self._by_source.setdefault(facts.id, []).append(piece)
 
@@ -202,6 +207,23 @@ class PhraseBank:
                 position[slot] = position.get(slot, 0.0) + count * (i / max(len(order) - 1, 1))
         common = [s for s, n in slots.items() if n >= max(2, 0.05 * sum(orders.values()))]
         return tuple(sorted(common, key=lambda s: position[s] / slots[s]))
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+
+
+def _names_something(text: str, mentions: Sequence[Mention], lang: str) -> bool:
+    """Whether a piece names something the check cannot judge: a brand or a proper name (a Latin
+    word in Chinese copy, a capitalised word inside an English sentence, a trade mark sign)."""
+    if "™" in text or "®" in text:
+        return True
+    inside = [(m.start, m.end) for m in mentions]
+    for word in _LATIN_WORD.finditer(text):
+        if any(a <= word.start() < b for a, b in inside):
+            continue
+        if lang == "zh" or (word.start() > 0 and word.group(0)[0].isupper()):
+            return True
+    return False
 
 
 def _concepts(facts: ProductFacts, lexicon: Lexicon) -> set[str]:

@@ -10,7 +10,7 @@ __all__ = ["clauses", "is_chinese", "language", "sentences", "words"]
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=[.])(?=\s+[A-Z0-9\"'(])|\n+")
-_CLAUSE_END = re.compile(r"(?<=[，,、：:])")
+_CLAUSE_END = re.compile(r"(?<=[，,：:])")
 _WORD = re.compile(r"\w")
 
 
