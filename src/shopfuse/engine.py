@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from PIL import Image
@@ -50,6 +51,8 @@ from shopfuse.tasks.search import QueryVectorCache, Searcher
 from shopfuse.types import Hit, Moment, Problem, clock
 
 if TYPE_CHECKING:
+    from shopfuse.content.facts import ProductFacts
+    from shopfuse.content.writer import CopyWriter
     from shopfuse.query.lexical import FusionMethod, LexicalIndex
     from shopfuse.recommend.engine import Recommendations
 
@@ -80,6 +83,7 @@ class Engine:
         self._lexical: LexicalIndex | None = None
         self._recommendations: tuple[Any, Recommendations] | None = None
         self._moments: MomentTable | None = None
+        self._copy_writers: dict[tuple[Any, ...], Any] = {}
         self.query_cache = QueryVectorCache()
         """Encoded text queries, kept for repeats (the LRU is shared by every searcher)."""
         self.store: VectorStore
@@ -625,6 +629,43 @@ class Engine:
             zero_shot=zero_shot,
             embed_labels=embed_labels,
         )
+
+    def product_facts(self, ids: list[str], *, min_confidence: float = 0.8) -> list[ProductFacts]:
+        """Stored products' facts, with attributes recognised from their photos at ``min_confidence``
+        or above (where they do not state them); an unknown id is a :class:`ConfigError`."""
+        from shopfuse.content.writer import facts_with_predictions
+
+        records = {str(r["id"]): r for r in self.store.get(ids)}
+        missing = [i for i in ids if i not in records]
+        if missing:
+            raise ConfigError(f"no product with id {', '.join(map(repr, missing[:5]))} in {self.location}")
+        predictions = self.predict_attributes(ids=ids) if self.model is not None else []
+        return facts_with_predictions([records[i] for i in ids], predictions, min_confidence=min_confidence)
+
+    def copy_writer(
+        self,
+        *,
+        generator: str = "phrases",
+        corpus: list[ProductFacts] | None = None,
+        corpus_key: str = "",
+        options: dict[str, Any] | None = None,
+    ) -> CopyWriter:
+        """A copy writer with this store's vocabulary and phrasing (and ``corpus``'s), rebuilt when
+        the store changes; ``corpus_key`` names the corpus in the cache."""
+        from shopfuse.content.facts import ProductFacts
+        from shopfuse.content.writer import CopyWriter
+
+        key = (self.store.version, generator, corpus_key, json.dumps(options or {}, sort_keys=True))
+        if key not in self._copy_writers:
+            ids = list(self.store.hashes())
+            stored = [
+                ProductFacts.from_record(r)
+                for start in range(0, len(ids), 2000)
+                for r in self.store.get(ids[start : start + 2000])
+            ]
+            writer = CopyWriter.build(stored, corpus=corpus or [], generator=generator, options=options)
+            self._copy_writers = {key: writer}
+        return cast("CopyWriter", self._copy_writers[key])
 
     def delete(self, ids: list[str]) -> int:
         """Delete products by id, with their video moments."""

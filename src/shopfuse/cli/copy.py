@@ -105,9 +105,12 @@ def generate(
             return
         if store is None:
             raise ConfigError("--item needs --store (or the SHOPFUSE_STORE environment variable)")
-        facts = _stored(store, item or [], min_confidence)
-        writer = CopyWriter.build(
-            _all_stored(store), corpus=extra, generator=generator, options=_options(option)
+        from shopfuse.engine import Engine
+
+        engine = Engine.open(store, create=False)
+        facts = engine.product_facts(item or [], min_confidence=min_confidence)
+        writer = engine.copy_writer(
+            generator=generator, corpus=extra, corpus_key=str(corpus), options=_options(option)
         )
         for one in facts:
             copy = writer.write(one, request)
@@ -119,33 +122,6 @@ def generate(
                     typer.echo(f"  (dropped by the fact check: {' | '.join(copy.dropped)})")
     except ShopfuseError as exc:
         raise fail(exc) from None
-
-
-def _stored(store: str, ids: list[str], min_confidence: float) -> list[Any]:
-    from shopfuse.content.writer import facts_with_predictions
-    from shopfuse.engine import Engine
-
-    engine = Engine.open(store, create=False)
-    records = engine.store.get(ids)
-    missing = [i for i in ids if i not in {str(r["id"]) for r in records}]
-    if missing:
-        raise ConfigError(f"no product with id {', '.join(map(repr, missing))} in {store}")
-    predictions = engine.predict_attributes(ids=ids) if engine.model is not None else []
-    by_id = {str(r["id"]): r for r in records}
-    return facts_with_predictions([by_id[i] for i in ids], predictions, min_confidence=min_confidence)
-
-
-def _all_stored(store: str) -> list[Any]:
-    """Every stored product's stated facts (vocabulary and the descriptions to learn phrasing from)."""
-    from shopfuse.content.facts import ProductFacts
-    from shopfuse.engine import Engine
-
-    engine = Engine.open(store, create=False)
-    ids = list(engine.store.hashes())
-    out = []
-    for start in range(0, len(ids), 2000):
-        out += [ProductFacts.from_record(r) for r in engine.store.get(ids[start : start + 2000])]
-    return out
 
 
 def _batch(writer: Any, products: list[Any], request: Any, out: Path) -> None:

@@ -79,9 +79,8 @@ def _read_jsonl(file: Path) -> list[ProductFacts]:
                 raise CatalogError(f"{file}:{number}: not JSON ({exc})") from None
             if not isinstance(row, dict):
                 raise CatalogError(f"{file}:{number}: expected an object, got {type(row).__name__}")
-            record = _record(row, number)
             try:
-                facts = ProductFacts.from_record(record)
+                facts = ProductFacts.from_record(_record(row, number))
             except CatalogError as exc:
                 raise CatalogError(f"{file}:{number}: {exc}") from None
             if facts.id in seen:
@@ -99,12 +98,12 @@ def _record(row: dict[str, Any], number: int) -> dict[str, Any]:
         record.setdefault("id", str(number))
     attributes = record.get("attributes")
     if attributes is not None and not isinstance(attributes, dict):
-        raise CatalogError(f"line {number}: 'attributes' must be an object")
+        raise CatalogError("'attributes' must be an object")
     for key, value in (attributes or {}).items():
         items = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str | int | float | bool) or v is None for v in items):
-            raise CatalogError(f"line {number}: attribute {key!r} must be a string or a list of strings")
+            raise CatalogError(f"attribute {key!r} must be a string or a list of strings")
     for name in ("title", "description", "lang"):
         if record.get(name) is not None and not isinstance(record[name], str):
-            raise CatalogError(f"line {number}: {name!r} must be a string")
+            raise CatalogError(f"{name!r} must be a string")
     return record

@@ -114,7 +114,9 @@ _SLOT_OVERRIDES = {"polo shirt": "category", "denim": "fabric", "lace": "fabric"
 
 _UNIT = r"(?:cm|mm|m|kg|g|ml|l|inch(?:es)?|in|%|厘米|毫米|米|公斤|克|码|寸)"
 _NUMBER = re.compile(rf"(\d+(?:\.\d+)?)\s*({_UNIT})(?![a-z])", re.IGNORECASE)
-_SIZE = re.compile(r"(?:\bsize\s+|尺码\s*)(XXS|XS|S|M|L|XL|XXL|XXXL|\d{2})\b|\b(XXS|XS|S|M|L|XL|XXL|XXXL)码")
+_SIZE = re.compile(
+    r"(?:\b[Ss]ize\s+|尺码\s*)(XXS|XS|S|M|L|XL|XXL|XXXL|\d{2})\b|\b(XXS|XS|S|M|L|XL|XXL|XXXL)码"
+)
 _PAIRING = re.compile(
     r"搭配|配上|搭上|配一|配以|内搭|外搭|叠穿|穿搭|混搭|无论是|不管是|"
     r"\bpair(?:ed|s)? (?:it |them )?with\b|\bwear (?:it |them )?with\b|"
@@ -272,6 +274,7 @@ class Lexicon:
         )
         self._cjk = {s: v for s, v in self._surfaces.items() if _CJK.search(s)}
         self._cjk_longest = max((len(s) for s in self._cjk), default=0)
+        self._cjk_first = {s[0] for s in self._cjk}
 
     @classmethod
     def build(cls, products: Iterable[ProductFacts] = ()) -> Lexicon:
@@ -338,12 +341,13 @@ class Lexicon:
         lowered = text.casefold()
         bounds: set[int] | None = None
         while i < len(text) and self._cjk_longest:
-            if taken[i] or not _CJK.match(text[i]):
+            if taken[i] or lowered[i] not in self._cjk_first:
                 i += 1
                 continue
             for size in range(min(self._cjk_longest, len(text) - i), 0, -1):
                 entries = self._cjk.get(lowered[i : i + size])
-                if entries and size == 1:  # one character is a word only where jieba says so (包 not in 包裹)
+                if entries and size == 1 and not _listed_colour(text, i, entries):
+                    # one character is a word only where jieba says so (包 not in 包裹)
                     bounds = bounds if bounds is not None else _word_bounds(text)
                     if i not in bounds or i + 1 not in bounds:
                         entries = None
@@ -361,6 +365,14 @@ class Lexicon:
         slots = {s for s, _ in entries}
         slot = next((s for s in ("category", "colour", "material") if s in slots), entries[0][0])
         return Mention(start, end, text[start:end], slot, frozenset(c for _, c in entries))
+
+
+def _listed_colour(text: str, i: int, entries: list[tuple[str, str]]) -> bool:
+    """A one-character colour in a list or before 色 ("黑、白两色", "黑白色"), whatever jieba says."""
+    if not any(slot == "colour" for slot, _ in entries):
+        return False
+    before, after = text[i - 1 : i], text[i + 1 : i + 2]
+    return after in ("色", "、", "和", "与", "两") or before in ("、", "和", "与")
 
 
 def _word_bounds(text: str) -> set[int]:
