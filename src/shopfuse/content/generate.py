@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from shopfuse.content.base import Copy, CopyRequest
 from shopfuse.content.claims import Lexicon, check, default_lexicon, keep_supported, value_key
 from shopfuse.content.facts import Fact, ProductFacts
 from shopfuse.content.phrases import Adapted, PhraseBank, effective_slot, render_value, similarity_weight
 from shopfuse.content.text import words
+from shopfuse.errors import ConfigError
 from shopfuse.registry import registry
 
 __all__ = ["PhraseGenerator"]
@@ -45,6 +48,8 @@ LEAD_ORDER = (
 )
 """What copy says first; kinds not listed follow in the catalogue's order."""
 LIMITS = {"paragraph": 8, "bullets": 5, "title": 1}
+DETAILS = 2
+"""Pieces without checkable claims a paragraph may add from the copy it already draws on."""
 """Most pieces per style (Chinese clauses are short, so a paragraph takes up to 8)."""
 
 _OWN_PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -83,8 +88,19 @@ class Plan:
     audience_words: set[str] = field(default_factory=set)
 
 
-def plan(facts: ProductFacts, request: CopyRequest, lexicon: Lexicon) -> Plan:
-    """The key facts in the order copy says them; audience-named facts first after the category."""
+def plan(
+    facts: ProductFacts,
+    request: CopyRequest,
+    lexicon: Lexicon,
+    bank: PhraseBank | None = None,
+    *,
+    min_salience: float = 0.0,
+) -> Plan:
+    """The key facts in the order copy says them; audience-named facts first after the category.
+
+    With ``min_salience`` > 0, kinds of fact the shop's own copy (``bank``) states less often than
+    that are left out, like the shop's writers leave them out (the kind of product always stays).
+    """
     key = facts.key_facts()
     audience = request.audience or ""
     named: set[str] = set()
@@ -101,12 +117,33 @@ def plan(facts: ProductFacts, request: CopyRequest, lexicon: Lexicon) -> Plan:
     ordered = [f for _, f in sorted(enumerate(key), key=rank)]
     kinds = [f for f in ordered if effective_slot(f, lexicon) == "category"]
     known = [f for f in kinds if lexicon.concepts_of(f.value) & set(lexicon.concepts)]
-    # a shop's broad levels ("Apparel", "Topwear") are not said when a known kind ("Tshirts") is
-    unsaid = {id(f) for f in kinds} - {id(f) for f in (known or kinds[-1:])}
+    said = _kinds_to_say(known, lexicon) if known else kinds[-1:]
+    # a shop's broad levels ("Apparel", "Topwear") and parallel groupings ("Under-, Nightwear" next
+    # to "Underwear bottom") are not said: one kind, and the kinds narrower than it
+    unsaid = {id(f) for f in kinds} - {id(f) for f in said}
     ordered = [f for f in ordered if id(f) not in unsaid]
+    if bank is not None and min_salience > 0:
+        ordered = [
+            f
+            for f in ordered
+            if effective_slot(f, lexicon) == "category"
+            or (bank.salience(effective_slot(f, lexicon)) or 1.0) >= min_salience
+        ]
     if request.style == "title":
         ordered = ordered[:4]
     return Plan(ordered, set(words(audience)))
+
+
+def _kinds_to_say(known: list[Fact], lexicon: Lexicon) -> list[Fact]:
+    """The first known kind in catalogue order, with the known kinds narrower than it."""
+    first = known[0]
+    mine = lexicon.concepts_of(first.value)
+    out = [first]
+    for fact in known[1:]:
+        theirs = lexicon.concepts_of(fact.value)
+        if any(m in lexicon.broader.get(t, set()) for t in theirs for m in mine):
+            out.append(fact)
+    return out
 
 
 @registry.register("copy_generator", "phrases")
@@ -122,15 +159,21 @@ class PhraseGenerator:
         lexicon: Lexicon | None = None,
         neighbours: int = 40,
         seed: int = 0,
+        min_salience: float = 0.0,
     ) -> None:
+        """``min_salience``: say only the kinds of fact the shop's copy states at least this often
+        (0: every key fact, the default; 0.3 writes like a shop whose copy skips colours)."""
         self.lexicon = lexicon or (bank.lexicon if bank is not None else default_lexicon())
         self.bank = bank if bank is not None else PhraseBank(self.lexicon)
         self.neighbours = neighbours
         self.seed = seed
+        if not 0.0 <= min_salience <= 1.0:
+            raise ConfigError(f"min_salience must be in [0, 1], not {min_salience}")
+        self.min_salience = min_salience
 
     @classmethod
     def from_examples(
-        cls, examples: Iterable[tuple[ProductFacts, str]], *, lexicon: Lexicon | None = None, **options: int
+        cls, examples: Iterable[tuple[ProductFacts, str]], *, lexicon: Lexicon | None = None, **options: Any
     ) -> PhraseGenerator:
         """A generator whose bank is learned from ``(product facts, copy)`` pairs (its vocabulary too)."""
         pairs = list(examples)
@@ -141,7 +184,7 @@ class PhraseGenerator:
         """Copy for one product; every checkable claim in it is supported by ``facts``."""
         started = time.perf_counter()
         lexicon = self.lexicon
-        the_plan = plan(facts, request, lexicon)
+        the_plan = plan(facts, request, lexicon, self.bank, min_salience=self.min_salience)
         rng = random.Random(int(hashlib.sha1(f"{self.seed}:{facts.id}".encode()).hexdigest()[:12], 16))
         if request.style == "title":
             text = self._title(facts, the_plan, request.lang)
@@ -230,10 +273,17 @@ class PhraseGenerator:
             chosen.append(adapted)
             texts.add(adapted.text)
             covered |= {f.value.casefold() for f in adapted.facts}
-        if request.style == "paragraph" and chosen:  # one closing piece that claims nothing checkable
-            closers = [a for a, _ in candidates if not a.piece.mentions and a.piece.position >= 0.75]
-            if closers:
-                chosen.append(rng.choice(closers[:12]))
+        if request.style == "paragraph" and chosen:
+            # details from the sources already used that claim nothing checkable (how it is cut,
+            # lined, finished): the closest source's first; up to DETAILS of them
+            sources = [a.piece.source for a in chosen]
+            details = [
+                a
+                for a, _ in candidates
+                if not a.piece.mentions and a.piece.source in sources and a.text not in texts
+            ]
+            details.sort(key=lambda a: sources.index(a.piece.source))
+            chosen += details[:DETAILS]
         chosen.sort(key=lambda a: a.piece.position)
         return chosen, [f for f in the_plan.facts if f.value.casefold() not in covered]
 
@@ -263,6 +313,23 @@ class PhraseGenerator:
         text = rng.choice(forms) + (f" for {who}." if who else ".")
         return text, used
 
+    def _group_phrases(self, facts: list[Fact], lang: str, rng: random.Random) -> list[str]:
+        """Attributes of kinds copy has no phrase for: a design detail in Chinese ("木耳边设计"),
+        the shop's ranges in English ("From the socks & tights range")."""
+        if lang == "zh":
+            return [p for f in facts if (p := self._own_phrase(f, lang, rng))]
+        names: dict[str, str] = {}
+        for fact in facts:
+            word = render_value(fact, lang, self.lexicon)
+            if word:
+                names.setdefault(" ".join(sorted(set(re.findall(r"\w+", word)) - {"and"})), word)
+        if not names:
+            return []
+        listed = list(names.values())
+        joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
+        form = rng.choice(("From the {v} range.", "Part of our {v} collection.", "From our {v} line."))
+        return [form.format(v=joined)]
+
     def _own_phrase(self, fact: Fact, lang: str, rng: random.Random) -> str | None:
         word = render_value(fact, lang, self.lexicon)
         if word is None:
@@ -280,7 +347,11 @@ class PhraseGenerator:
         opener, said = self._opener(missing, lang, rng)
         if opener:
             pieces.insert(0, opener)
-        extra = [p for f in missing if f not in said and (p := self._own_phrase(f, lang, rng))]
+        rest = [f for f in missing if f not in said]
+        known_slots = {*LEAD_ORDER, *_OWN_PHRASES[lang]}
+        groups = [f for f in rest if effective_slot(f, self.lexicon) not in known_slots]
+        extra = [p for f in rest if f not in groups and (p := self._own_phrase(f, lang, rng))]
+        extra += self._group_phrases(groups, lang, rng)
         if request.style == "bullets":
             lines = [*pieces, *extra][: max(LIMITS["bullets"], len(pieces))]
             return "\n".join("- " + _bullet(line, lang) for line in lines)

@@ -94,6 +94,10 @@ class PhraseBank:
     pieces: list[Piece] = field(default_factory=list)
     concepts: dict[str, set[str]] = field(default_factory=dict)
     """``{product id: concepts of its attributes}``, for finding similar products."""
+    stated: Counter[str] = field(default_factory=Counter)
+    """Per kind of fact (slot), how many of the shop's copies state the product's value."""
+    present: Counter[str] = field(default_factory=Counter)
+    """Per slot, how many products with copy have a value of it."""
     title_orders: dict[str, Counter[tuple[str, ...]]] = field(default_factory=dict)
     """``{lang: Counter(slot sequence)}``: the order in which the shop's titles name things."""
     _by_source: dict[str, list[Piece]] = field(default_factory=dict)
@@ -116,6 +120,7 @@ class PhraseBank:
                 self.title_orders.setdefault(lang, Counter())[order] += 1
         if not text or not text.strip():
             return
+        self._count_salience(facts, text)
         lang = "zh" if is_chinese(text) else "en"
         parts = [c for s in sentences(text) for c in clauses(s)] if lang == "zh" else sentences(text)
         last = max(len(parts) - 1, 1)
@@ -131,6 +136,19 @@ class PhraseBank:
             piece = Piece(part, lang, mentions, i / last, facts.id)
             self.pieces.append(piece)
             self._by_source.setdefault(facts.id, []).append(piece)
+
+    def _count_salience(self, facts: ProductFacts, text: str) -> None:
+        from shopfuse.content.claims import check
+
+        slots = {effective_slot(f, self.lexicon) for f in facts.key_facts()}
+        said = {effective_slot(f, self.lexicon) for f in check(text, facts, self.lexicon).stated()}
+        self.present.update(slots)
+        self.stated.update(said & slots)
+
+    def salience(self, slot: str) -> float | None:
+        """Share of the shop's copies that state a product's value of ``slot`` (``None``: unseen)."""
+        seen = self.present.get(slot, 0)
+        return self.stated.get(slot, 0) / seen if seen >= 5 else None
 
     def neighbours(
         self, concepts: set[str], *, k: int = 40, exclude: str | None = None, kinds: set[str] | None = None
