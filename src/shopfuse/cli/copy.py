@@ -140,3 +140,13 @@ def _batch(writer: Any, products: list[Any], request: Any, out: Path) -> None:
         f"wrote copy for {len(products)} products to {out} ({contradicted} contradicted claims)",
         file=sys.stderr,
     )
+
+
+def _register_check() -> None:
+    """``copy check`` lives with the product-page check (cli/copy_check.py)."""
+    from shopfuse.cli.copy_check import copy_check
+
+    copy_app.command("check")(copy_check)
+
+
+_register_check()

@@ -101,6 +101,20 @@ skirt or dress | 裙; 裙装 | skirt; dress
 _NOT_CLAIMS = frozenset({"body", "clear", "check", "dot", "down", "pu", "in", "s", "m", "l", "图案"})
 """Glossary words too ambiguous in running text to be read as a claim."""
 
+_PLURAL_ONLY = (
+    "shorts",
+    "heels",
+    "flats",
+    "briefs",
+    "trunks",
+    "tights",
+    "boxers",
+    "wedges",
+    "glasses",
+    "capris",
+)
+"""Kinds whose singular means something else: "short sleeves", "a heel" and "flat" do not name them."""
+
 _SLOT_BOUNDARIES = {
     "black": "colour",
     "trousers": "category",
@@ -245,15 +259,12 @@ class Lexicon:
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts = {c.name: c for c in concepts}
         self._surfaces: dict[str, list[tuple[str, str]]] = {}
-        singular_seen: set[str] = set()
-        plural_words: set[str] = set()
         for c in self.concepts.values():
             for word in c.words:
                 surface = _norm(word)
                 if surface and surface not in _NOT_CLAIMS:
                     self._add(surface, c.slot, c.name)
-                    (plural_words if surface != word.casefold().strip() else singular_seen).add(surface)
-        self._plural_only = plural_words - singular_seen
+        self._plural_only = {_norm(w) for w in _PLURAL_ONLY}
         """Kinds named only in the plural ("shorts", "heels"): "short sleeves" does not name them."""
         self.broader = _broader_map(self.concepts.values())
         self._compile()
