@@ -203,11 +203,21 @@ class EfficientNetColourEncoder:
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         """Unit vectors of scaled backbone features and colour histograms."""
+        return self.encode_images_and_features(images)[0]
+
+    def encode_images_and_features(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`encode_images` and the raw pooled features behind it (scene tagging reuses them)."""
         if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        features = l2_normalize(self.features(images)) * math.sqrt(1.0 - self.colour_weight)
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, FEATURE_DIM), dtype=np.float32)
+        raw = self.features(images)
+        features = l2_normalize(raw) * math.sqrt(1.0 - self.colour_weight)
         colours = colour_histograms(images) * math.sqrt(self.colour_weight)
-        return l2_normalize(np.concatenate([features, colours], axis=1))
+        return l2_normalize(np.concatenate([features, colours], axis=1)), raw
+
+    @property
+    def imagenet_features(self) -> bool:
+        """Whether :meth:`features` are the untuned ImageNet backbone's (its classifier head applies)."""
+        return self.tail is None
 
     def pixels(self, images: Sequence[Image.Image]) -> np.ndarray:
         """The backbone's ``(n, 3, s, s)`` input for ``images``."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopfuse.encoders.base import EncoderInfo, ImageEncoder, l2_normalize
+from shopfuse.encoders.scene import SceneTag, SceneTagger, encode_and_tag, scene_tagger_for
 from shopfuse.modalities.base import Batch, Components, Extractor, ModalitySpec, register_modality
 from shopfuse.store.base import Record
 from shopfuse.types import Product
@@ -32,6 +33,8 @@ class VideoExtractor:
 
     encoder: ImageEncoder
     components: Components
+    tagger: SceneTagger | None = None
+    """Tags each keyframe with a scene and shot (moment attributes ``scene``, ``shot``)."""
 
     def fingerprint(self) -> str:
         """Image space, shot settings, OCR reader and joint space: everything a moment depends on."""
@@ -47,6 +50,8 @@ class VideoExtractor:
             parts.append(self.components.ocr.name)
         if self.components.model is not None:
             parts.append(self.components.model.joint_info.space)
+        if self.tagger is not None:
+            parts.append(self.tagger.version)
         return ":".join(parts)
 
     def extract(self, batch: Batch) -> None:
@@ -55,7 +60,11 @@ class VideoExtractor:
         if not owners:
             return
         frames = [segment.keyframe for _, summary in owners for segment in summary.segments]
-        vectors = self.encoder.encode_images(frames)
+        tags: list[SceneTag] | None = None
+        if self.tagger is None:
+            vectors = self.encoder.encode_images(frames)
+        else:
+            vectors, tags = encode_and_tag(self.encoder, self.tagger, frames)
         texts = self._read(frames)
         text_vectors = self._encode_texts(texts)
         joint = None
@@ -84,6 +93,8 @@ class VideoExtractor:
                     record.content_hash,
                     {MOMENT_IMAGE: vectors[row]},
                 )
+                if tags is not None:
+                    moment.product.attributes.update(scene=tags[row].scene, shot=tags[row].shot)
                 if texts[row]:
                     moment.ocr_text = texts[row]
                     moment.vectors[MOMENT_OCR] = text_vectors[row]
@@ -126,7 +137,9 @@ def moment_columns(components: Components) -> dict[str, EncoderInfo]:
 
 
 def _build(components: Components) -> Extractor | None:
-    return VideoExtractor(components.image, components) if components.image is not None else None
+    if components.image is None:
+        return None
+    return VideoExtractor(components.image, components, scene_tagger_for(components.image))
 
 
 VIDEO = register_modality(

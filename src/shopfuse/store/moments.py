@@ -1,7 +1,8 @@
 """The moments table: timed parts of product videos, kept in a second store beside the products.
 
 A moment is stored like a product (same backends, same filters, same checks) with the attributes
-``product_id``, ``start``, ``end`` and ``motion``; its id is ``<product id>#<n>``. It lives in
+``product_id``, ``start``, ``end`` and ``motion``, and the keyframe's ``scene`` and ``shot`` (added
+to an older table on its next write); its id is ``<product id>#<n>``. It lives in
 ``<store>/moments`` for a folder store and in ``<collection>_moments`` on a Milvus server, so
 every backend carries it without a schema change.
 """
@@ -18,9 +19,11 @@ from shopfuse.store.filters import MAX_IN_VALUES
 from shopfuse.store.locate import create_store, open_store
 from shopfuse.store.milvus import is_milvus_uri
 
-__all__ = ["MOMENT_FIELDS", "MomentTable", "moments_location"]
+__all__ = ["MOMENT_FIELDS", "MOMENT_TAGS", "MomentTable", "moments_location"]
 
 MOMENT_FIELDS = {"product_id": "string", "start": "float64", "end": "float64", "motion": "float64"}
+MOMENT_TAGS = {"scene": "string", "shot": "string"}
+"""The keyframe's scene and shot type (:mod:`shopfuse.encoders.scene`), when it was tagged."""
 FOLDER = "moments"
 
 
@@ -74,6 +77,14 @@ class MomentTable:
         store = self._ensure(columns)
         self.delete_products([r.product.id for r in records])
         if moments:
+            known_attributes = store.manifest.attributes
+            tags = {
+                name: kind
+                for name, kind in MOMENT_TAGS.items()
+                if name not in known_attributes and any(name in m.product.attributes for m in moments)
+            }
+            if tags:
+                store.ensure_attributes(tags)
             known = set(store.manifest.columns)
             for moment in moments:
                 moment.vectors = {c: v for c, v in moment.vectors.items() if c in known}

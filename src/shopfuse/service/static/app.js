@@ -478,6 +478,7 @@ function videoBlock(id, product, start) {
       testid: "product-moment",
       "data-start": String(m.start),
       text: `▶ ${m.label}${m.text ? ` “${m.text}”` : ""}`,
+      title: [m.shot, m.scene].filter(Boolean).map((v) => SCENE_WORDS[v] || humanise(v)).join(", ") || null,
       onclick: () => {
         player.currentTime = m.start;
         player.play().catch(() => {});
@@ -489,6 +490,38 @@ function videoBlock(id, product, start) {
     player,
     shots.length ? el("div", { class: "moments", testid: "product-moments" }, shots) : null,
   ]);
+}
+
+const SCENE_WORDS = {
+  studio: "Studio shot",
+  indoor: "Indoors",
+  outdoor: "Outdoors",
+  shop_window: "Shop window",
+  on_model: "On a model",
+  flat_lay: "Flat lay",
+  packshot: "Packshot",
+  detail: "Close-up of a detail",
+};
+
+/** The main photo's scene and shot type (tagged from the photo at ingest), as two tags. */
+function sceneTags(product) {
+  const a = product.attributes || {};
+  if (!a.scene && !a.shot) return null;
+  const tag = (kind, value) =>
+    value ? el("span", { class: `scene-tag ${kind}`, testid: `product-${kind}`, "data-value": value, text: SCENE_WORDS[value] || humanise(value) }) : null;
+  return el("p", { class: "scene-tags", testid: "product-scene-shot", title: "Tagged from the main photo" }, [
+    tag("scene", a.scene),
+    tag("shot", a.shot),
+  ]);
+}
+
+/** "Photo 2: Flat lay, studio shot" from the per-photo tags, where the store has them. */
+function photoLabel(product, n) {
+  const a = product.attributes || {};
+  const shot = (a.photo_shots || "").split(", ")[n];
+  const scene = (a.photo_scenes || "").split(", ")[n];
+  const words = [shot, scene].filter(Boolean).map((v) => SCENE_WORDS[v] || humanise(v));
+  return words.length ? `Photo ${n + 1}: ${words.join(", ")}` : `Photo ${n + 1}`;
 }
 
 async function renderProduct(id, start = null) {
@@ -517,7 +550,7 @@ async function renderProduct(id, start = null) {
       onclick: () => {
         main.querySelector("img").src = photoUrl(id, n, 640);
       },
-    }, el("img", { src: photoUrl(id, n, 96), alt: `Photo ${n + 1}` })),
+    }, el("img", { src: photoUrl(id, n, 96), alt: photoLabel(product, n), title: photoLabel(product, n) })),
   );
   const rows = Object.entries(product.attributes || {})
     .filter(([, v]) => v !== null && v !== "")
@@ -561,6 +594,7 @@ async function renderProduct(id, start = null) {
       el("div", { class: "gallery" }, [main, thumbs.length > 1 ? el("div", { class: "thumbs" }, thumbs) : null]),
       el("div", { class: "details" }, [
         el("h1", { testid: "product-title", text: product.title || product.id }),
+        sceneTags(product),
         product.description ? el("p", { class: "description", testid: "product-description", text: product.description }) : null,
         el("table", { class: "attributes", testid: "product-attributes" }, el("tbody", {}, rows)),
         product.ocr_text
