@@ -22,18 +22,16 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shopfuse.config import cache_root
 from shopfuse.content.base import Copy, CopyRequest
+from shopfuse.content.claims import Lexicon, check, keep_supported
 from shopfuse.content.facts import Fact, ProductFacts
 from shopfuse.content.text import clauses, is_chinese, sentences
 from shopfuse.errors import ConfigError, MissingDependencyError
 from shopfuse.optional import package_version, require
 from shopfuse.registry import registry
-
-if TYPE_CHECKING:
-    from shopfuse.content.claims import Lexicon
 
 __all__ = [
     "BUNDLED_PARTS",
@@ -45,6 +43,8 @@ __all__ = [
     "bundled_model",
     "bundled_parts",
     "clean_output",
+    "drop_unfinished",
+    "fact_check",
     "join_parts",
     "validate_gguf",
 ]
@@ -153,6 +153,7 @@ def bundled_model() -> Path:
 
 _MODELS: dict[tuple[str, int, int], Any] = {}
 _MODELS_LOCK = threading.Lock()
+_GENERATE_LOCK = threading.Lock()
 
 
 def _load(path: Path, threads: int, n_ctx: int) -> Any:
@@ -438,8 +439,6 @@ class LlamaCppGenerator:
 
     def generate(self, facts: ProductFacts, request: CopyRequest) -> Copy:
         """Copy for one product whose every checkable claim the fact check found supported."""
-        from shopfuse.content.claims import check
-
         start = time.perf_counter()
         lexicon = self.lexicon
         messages = build_messages(facts, request)
@@ -476,20 +475,21 @@ class LlamaCppGenerator:
         seed: int,
         temperature: float,
     ) -> Attempt:
-        from shopfuse.content.claims import check
-
         start = time.perf_counter()
-        out = llm.create_chat_completion(
-            messages=messages,
-            max_tokens=self.max_tokens or _MAX_TOKENS.get(request.style, 200),
-            temperature=temperature,
-            top_p=0.9,
-            seed=seed,
-        )
+        with _GENERATE_LOCK:  # a llama.cpp context serves one call at a time
+            out = llm.create_chat_completion(
+                messages=messages,
+                max_tokens=self.max_tokens or _MAX_TOKENS.get(request.style, 200),
+                temperature=temperature,
+                top_p=0.9,
+                seed=seed,
+            )
         seconds = time.perf_counter() - start
         raw = str(out["choices"][0]["message"].get("content") or "")
         usage = out.get("usage") or {}
         cleaned = clean_output(raw, request.style)
+        if out["choices"][0].get("finish_reason") == "length":
+            cleaned = drop_unfinished(cleaned, request.style)
         text, dropped = fact_check(cleaned, facts, lexicon, request.style)
         before = check(cleaned, facts, lexicon) if cleaned else None
         after = check(text, facts, lexicon) if text else None
@@ -512,8 +512,6 @@ class LlamaCppGenerator:
 
 def fact_check(text: str, facts: ProductFacts, lexicon: Lexicon | None, style: str) -> tuple[str, list[str]]:
     """``keep_supported`` on a draft, keeping the ``- `` lines of bullets as lines."""
-    from shopfuse.content.claims import keep_supported
-
     if not text:
         return "", []
     if style != "bullets":
@@ -528,6 +526,19 @@ def fact_check(text: str, facts: ProductFacts, lexicon: Lexicon | None, style: s
         if kept.strip():
             lines.append(f"- {kept.strip()}")
     return "\n".join(lines), dropped_all
+
+
+def drop_unfinished(text: str, style: str) -> str:
+    """A draft cut off by ``max_tokens`` without its unfinished end: the last bullet line, or the
+    words after the last sentence end of a paragraph (kept whole when nothing would be left)."""
+    if style == "bullets":
+        lines = text.splitlines()
+        return "\n".join(lines[:-1]) if len(lines) > 1 else text
+    if style == "paragraph":
+        ends = [m.end() for m in re.finditer(r"[.!?。！？]", text)]
+        if ends and ends[-1] < len(text.rstrip()):
+            return text[: ends[-1]].strip()
+    return text
 
 
 def _clause_count(text: str) -> int:

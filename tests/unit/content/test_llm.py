@@ -26,6 +26,7 @@ from shopfuse.content.llm import (
     bundled_model,
     bundled_parts,
     clean_output,
+    drop_unfinished,
     fact_check,
     join_parts,
     validate_gguf,
@@ -137,6 +138,14 @@ def test_a_paragraph_is_one_paragraph_without_chatter() -> None:
     raw = "### Product copy\nThis black vest top is solid.\nIt has straps.\n\nLet me know if you need more!"
     assert clean_output(raw, "paragraph") == "This black vest top is solid. It has straps."
     assert clean_output("这款卫衣是白色的。\n连帽设计。", "paragraph") == "这款卫衣是白色的。连帽设计。"
+
+
+def test_a_draft_cut_off_by_max_tokens_loses_its_unfinished_end() -> None:
+    assert drop_unfinished("A black top. It has thin straps and a", "paragraph") == "A black top."
+    assert drop_unfinished("这款上衣是黑色的。采用", "paragraph") == "这款上衣是黑色的。"
+    assert drop_unfinished("A black top with", "paragraph") == "A black top with"  # nothing would be left
+    assert drop_unfinished("- Black top\n- Thin str", "bullets") == "- Black top"
+    assert drop_unfinished("Black strap vest", "title") == "Black strap vest"
 
 
 # --- fact check of a draft --------------------------------------------------------------------
