@@ -176,7 +176,7 @@ def bleu(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     """Corpus BLEU-4 (sacrebleu, 0-100), its ``zh`` tokeniser when most references are Chinese."""
     if not hypotheses:
         return 0.0
-    sacrebleu = require("sacrebleu", "sacrebleu", "content", "BLEU of Q&A answers")
+    sacrebleu = require("sacrebleu", "sacrebleu", "eval", "BLEU of Q&A answers")
     chinese = sum(is_chinese(r) for r in references) * 2 > len(references)
     result = sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize="zh" if chinese else "13a")
     return float(result.score)
