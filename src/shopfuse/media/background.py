@@ -43,6 +43,8 @@ class BackgroundStats:
     """How many sides of the photo the product touches (more than a third of that edge)."""
     touch: float
     """The largest share of one edge that the product touches (a worn garment runs off the photo)."""
+    white: float
+    """Share of the border ring that is near-white or light grey (a paper backdrop showing)."""
     sky: float
     """Share of the top border that is sky blue or bright overcast grey-blue."""
     green: float
@@ -83,6 +85,7 @@ def background_stats(image: Image.Image) -> BackgroundStats:
     r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
     sky = (b > r + 15) & (b > 120) & (b >= g)
     leaves = (g > r + 12) & (g > b + 12)
+    pale = (pixels.min(axis=2) > 200) & (pixels.max(axis=2) - pixels.min(axis=2) < 20)
     high, low = float(median.max()), float(median.min())
     return BackgroundStats(
         plain=float(near[ring].mean()),
@@ -92,6 +95,7 @@ def background_stats(image: Image.Image) -> BackgroundStats:
         fill=float(foreground.mean()),
         sides=sum(share > 1 / 3 for share in touched),
         touch=max(touched),
+        white=float(pale[ring].mean()),
         sky=float(sky[:k].mean()),
         green=float(leaves[ring].mean()),
     )

@@ -123,3 +123,17 @@ def labels() -> list[dict[str, str]]:
 def label_row(index: int) -> dict[str, str]:
     """Row ``index`` (0-based) of the hand labels."""
     return labels()[index]
+
+
+@pytest.mark.parametrize(
+    ("path", "shot"),
+    [
+        ("hm-purchases/images/0663355001.jpg", "detail"),  # fabric close-up running off every side
+        ("hm-purchases/images/0505507003.jpg", "detail"),  # jeans pocket close-up
+        ("fashion-products/images/13599.jpg", "on_model"),  # three models side by side, white backdrop
+    ],
+)
+def test_busy_borders_in_the_studio(tagger: SceneTagger, shared_data: Path, path: str, shot: str) -> None:
+    [tag] = tagger.tag([photo(shared_data, path)])
+    assert tag.scores["border_plain"] < 0.5  # no plain backdrop along the border...
+    assert (tag.scene, tag.shot) == ("studio", shot), tag.reasons  # ...and still a studio shot
