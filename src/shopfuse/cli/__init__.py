@@ -14,6 +14,7 @@ from shopfuse.cli.copy import copy_app
 from shopfuse.cli.eval import eval_app
 from shopfuse.cli.interactions import interactions_app
 from shopfuse.cli.profile import profile_app
+from shopfuse.cli.qa import ask
 from shopfuse.cli.recommend import recommend_app
 
 __all__ = ["app", "main"]
@@ -35,6 +36,7 @@ for command in (
     train.train,
     train.adapt,
     search.understand,
+    ask,
 ):
     app.command()(command)
 app.add_typer(attributes_app, name="attributes")

@@ -118,8 +118,10 @@ def eval_recommend(
 def _register_content_commands() -> None:
     """``eval copy`` and ``eval qa`` live with their features (cli/copy_eval.py, cli/qa.py)."""
     from shopfuse.cli.copy_eval import eval_copy
+    from shopfuse.cli.qa import eval_qa
 
     eval_app.command("copy")(eval_copy)
+    eval_app.command("qa")(eval_qa)
 
 
 _register_content_commands()
