@@ -20,6 +20,7 @@ BUILT_IN = (
     "shopfuse.recommend.methods",
     "shopfuse.modalities",
     "shopfuse.content",
+    "shopfuse.creative",
 )
 """Packages whose modules register the built-in components; imported on the first lookup, so
 importing shopfuse (and ``shopfuse --help``) does not load torch and LanceDB."""

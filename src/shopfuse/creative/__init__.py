@@ -1,0 +1,8 @@
+"""Creative selection per audience: impression logs, policies, off-policy evaluation, bandits.
+
+Importing the package registers the policies (kind ``policy``).
+"""
+
+from shopfuse.creative import policy
+
+__all__ = ["policy"]
