@@ -116,7 +116,7 @@ def render_page_check(
         f"{_e(report.get('with_photo'))} with a photo, in {_e(report.get('seconds'))} s.</p>",
         f"<p class='note'>{_e(report.get('compared'))}.</p>",
         "<p class='counts'>"
-        + "".join(f"<span>{_e(n)} {_e(kind)}</span>" for kind, n in counts.items())
+        + "".join(f"<span>{_e(n)} {_e(_plural(str(kind), n))}</span>" for kind, n in counts.items())
         + "</p>",
     ]
     left = max_shown
@@ -132,3 +132,10 @@ def render_page_check(
             parts.append(f"<p class='more'>... and {len(chosen) - len(shown)} more (see the JSON).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _plural(kind: str, n: object) -> str:
+    """``contradictions`` for several, ``missing`` as it is."""
+    if n == 1 or kind == "missing":
+        return kind
+    return kind + "s"
