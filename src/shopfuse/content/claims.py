@@ -508,6 +508,13 @@ def check(text: str, facts: ProductFacts, lexicon: Lexicon | None = None) -> Cla
         if any(a <= mention.start < b for a, b in styling):
             continue
         claim = _judge(mention, fact_concepts, texts, lexicon)
+        if claim.status != "supported":
+            parts = [_judge(part, fact_concepts, texts, lexicon) for part in _parts(mention, lexicon)]
+            if parts and all(p.status == "supported" for p in parts):  # 连帽卫衣 = 连帽 + 卫衣, both true
+                claim = Claim(
+                    claim.text, claim.start, claim.end, claim.slot, claim.value, "supported", parts[-1].fact
+                )
+                stated.update({id(p.fact): p.fact for p in parts if p.fact is not None})
         result.claims.append(claim)
         if claim.status == "supported" and claim.fact is not None:
             stated[id(claim.fact)] = claim.fact
@@ -519,6 +526,28 @@ def check(text: str, facts: ProductFacts, lexicon: Lexicon | None = None) -> Cla
             result._stated.append(fact)
     result.claims.sort(key=lambda c: c.start)
     return result
+
+
+def _parts(mention: Mention, lexicon: Lexicon) -> list[Mention]:
+    """A compound mention as the shorter phrases it is made of, when they cover all of it
+    ("连帽卫衣" = "连帽" + "卫衣", "navy blue" = "navy" + "blue"); else nothing."""
+    text = mention.text
+    found: list[Mention] = []
+    i = 0
+    while i < len(text):
+        if not text[i].strip():
+            i += 1
+            continue
+        for size in range(len(text) - i - (1 if i == 0 else 0), 0, -1):
+            sub = lexicon.mentions(text[i : i + size])
+            if len(sub) == 1 and sub[0].start == 0 and sub[0].end == size:
+                m = sub[0]
+                found.append(Mention(mention.start + i, mention.start + i + size, m.text, m.slot, m.concepts))
+                i += size
+                break
+        else:
+            return []
+    return found if len(found) >= 2 else []
 
 
 def _with_values(lexicon: Lexicon, facts: ProductFacts) -> Lexicon:

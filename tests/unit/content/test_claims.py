@@ -104,3 +104,12 @@ def test_coverage_counts_the_key_facts_stated(skirt: ProductFacts) -> None:
     result = check("A navy skirt for women.", skirt)
     assert {f.key for f in result.stated()} == {"baseColour", "articleType", "gender"}
     assert result.coverage == pytest.approx(3 / 4)
+
+
+def test_a_compound_is_true_when_its_parts_are() -> None:
+    hoodie = ProductFacts.from_record(
+        {"id": "6", "attributes": parse_key_values("类型#上衣*衣样式#卫衣*衣款式#连帽")}
+    )
+    assert statuses("连帽卫衣", hoodie) == {"连帽卫衣": "supported"}
+    plain = ProductFacts.from_record({"id": "7", "attributes": parse_key_values("类型#上衣*衣样式#卫衣")})
+    assert statuses("连帽卫衣", plain)["连帽卫衣"] != "supported"  # hooded is not stated
