@@ -3,6 +3,6 @@
 Importing the package registers the policies (kind ``policy``).
 """
 
-from shopfuse.creative import policy
+from shopfuse.creative import bandits, policy
 
-__all__ = ["policy"]
+__all__ = ["bandits", "policy"]
