@@ -11,6 +11,7 @@ import typer
 from shopfuse.cli import demo, ingest, search, serve, store, train
 from shopfuse.cli.attributes import attributes_app
 from shopfuse.cli.copy import copy_app
+from shopfuse.cli.creative import creative_app
 from shopfuse.cli.eval import eval_app
 from shopfuse.cli.interactions import interactions_app
 from shopfuse.cli.profile import profile_app
@@ -42,6 +43,7 @@ for command in (
 app.add_typer(attributes_app, name="attributes")
 app.add_typer(eval_app, name="eval")
 app.add_typer(copy_app, name="copy")
+app.add_typer(creative_app, name="creative")
 app.add_typer(interactions_app, name="interactions")
 app.add_typer(recommend_app, name="recommend")
 app.add_typer(profile_app, name="profile")

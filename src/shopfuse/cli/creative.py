@@ -88,3 +88,13 @@ def evaluate_command(
     for name, why in report.skipped.items():
         typer.echo(f"{name:<10} skipped: {why}")
     write_json(report.to_dict(), out_json)
+
+
+def _register_learn() -> None:
+    """``creative learn`` lives with the learners' command (cli/creative_learn.py)."""
+    from shopfuse.cli.creative_learn import learn
+
+    creative_app.command("learn")(learn)
+
+
+_register_learn()
