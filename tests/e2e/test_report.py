@@ -143,3 +143,29 @@ def test_report_names_a_bad_log(page_file: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "bad.csv" in result.output and "propensity" in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_report_reads_the_services_log_folder(page_file: Path, tmp_path: Path) -> None:
+    """``--log`` may be the folder ``POST /creative/feedback`` appends to; its segment column is used."""
+    from shopfuse.creative.journal import Journal
+
+    journal = Journal(tmp_path / "log")
+    for i in range(240):
+        segment, action = str(i % 2), f"creative-{i % 3}"
+        row = {
+            "action": action,
+            "reward": int(i % 7 == 0),
+            "propensity": 1 / 3,
+            "context": {"segment": segment},
+        }
+        journal.append({**row, "timestamp": f"2026-01-0{1 + i % 5}T10:00:00+00:00"})
+    journal.close()
+    cli = typer.Typer()
+    cli.command()(report)
+    target = tmp_path / "served.html"
+    args = ["--store", str(page_file.parent / "store"), "--log", str(tmp_path / "log"), "--out", str(target)]
+    result = CliRunner().invoke(cli, [*args, "--min-impressions", "20"])
+    assert result.exit_code == 0, result.output
+    page = target.read_text(encoding="utf-8")
+    assert "the log&#x27;s segment column" in page and "uniform-random" in page
+    assert page.count('data-testid="plot-creatives-') == 3  # all users and segments 0 and 1

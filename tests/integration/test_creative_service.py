@@ -28,6 +28,7 @@ from shopfuse.creative.journal import Journal, export_journal, journal_rows, rea
 from shopfuse.creative.logs import read_actions, read_log
 from shopfuse.creative.policy import TablePolicy, UniformPolicy, save_policy
 from shopfuse.creative.serving import ENV_LOG, ENV_POLICY, CreativeServer, server_from_env
+from shopfuse.errors import ConfigError
 from shopfuse.service.routes import creative
 
 
@@ -216,6 +217,8 @@ class CountingPolicy:
         return self.actions[int(rng.integers(len(self.actions)))], 1 / len(self.actions)
 
     def update(self, context: Mapping[str, Any], action: str, reward: float) -> None:
+        if not 0 <= reward <= 1:
+            raise ConfigError(f"reward must be in [0, 1], got {reward}")
         self.updates += 1  # not thread-safe on purpose: the server serialises updates
         self.clicks[action] += int(reward)
 
@@ -313,3 +316,14 @@ def test_user_id_adds_the_users_segment(hm_store: Path, actions: list[str], tmp_
             assert client.post("/creative/feedback", json=feedback).status_code == 200
     log = read_journal(server.journal.folder)
     assert log.context["segment"].tolist() == [expected[user], "unknown", "given"]
+
+
+def test_a_refused_update_still_logs_the_row(actions: list[str], tmp_path: Path) -> None:
+    policy = CountingPolicy(actions)
+    server = CreativeServer(policy, tmp_path / "log")  # type: ignore[arg-type]
+    client = client_for(server)
+    chosen = client.post("/creative/choose", json={}).json()
+    answer = client.post("/creative/feedback", json={"impression_id": chosen["impression_id"], "reward": 5})
+    assert answer.status_code == 200 and "[0, 1]" in answer.json()["update_error"]
+    assert policy.updates == 0 and server.update_errors == 1
+    assert read_journal(server.journal.folder).reward.tolist() == [5.0]

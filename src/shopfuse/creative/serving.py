@@ -30,7 +30,7 @@ import numpy as np
 from shopfuse.creative.journal import FIELDS, Journal
 from shopfuse.creative.logs import BanditLog
 from shopfuse.creative.policy import Policy, load_policy
-from shopfuse.errors import ConfigError
+from shopfuse.errors import ConfigError, ShopfuseError
 
 __all__ = [
     "ENV_ACTIONS",
@@ -96,6 +96,8 @@ class CreativeServer:
         self._choose_takes_candidates = self._choose is not None and _takes(self._choose, "candidates")
         updater = getattr(policy, "update", None)
         self._update = updater if callable(updater) else None
+        self.update_errors = 0
+        """Feedback rows logged that the policy refused to learn from."""
 
     @property
     def actions(self) -> list[str]:
@@ -177,7 +179,11 @@ class CreativeServer:
         return self.record(choice, reward)
 
     def record(self, choice: Choice, reward: float) -> dict[str, Any]:
-        """Append ``choice`` with its ``reward`` to the log, then let the policy learn from it."""
+        """Append ``choice`` with its ``reward`` to the log, then let the policy learn from it.
+
+        A policy that refuses the update (a reward outside what it models) leaves the row logged;
+        the returned row then has ``update_error``.
+        """
         if not math.isfinite(reward):
             raise ConfigError("reward must be a finite number")
         clash = sorted(set(choice.context) & set(FIELDS))
@@ -196,8 +202,12 @@ class CreativeServer:
             row["position"] = choice.position
         self.journal.append(row)
         if self._update is not None:
-            with self._policy_lock:
-                self._update(choice.context, choice.action, float(reward))
+            try:
+                with self._policy_lock:
+                    self._update(choice.context, choice.action, float(reward))
+            except ShopfuseError as exc:  # logged all the same: the log is the record, learning is extra
+                self.update_errors += 1
+                row = {**row, "update_error": str(exc)}
         return row
 
     def close(self) -> None:

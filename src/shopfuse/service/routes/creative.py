@@ -200,7 +200,8 @@ def creative_choose(request: Request, body: ChooseIn) -> dict[str, Any]:
 
 @router.post("/creative/feedback")
 def creative_feedback(request: Request, body: FeedbackIn) -> dict[str, Any]:
-    """Append the impression's row with its reward to the log (once) and update a learning policy."""
+    """Append the impression's row with its reward to the log (once) and update a learning policy
+    (a policy refusing the reward leaves the row logged and the answer has ``update_error``)."""
     server = get_creative(request)
     try:
         if body.impression_id is not None:
@@ -227,4 +228,7 @@ def creative_feedback(request: Request, body: FeedbackIn) -> dict[str, Any]:
         ) from exc
     except ConfigError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"logged": True, "impression_id": row["impression_id"], "action": row["action"]}
+    answer = {"logged": True, "impression_id": row["impression_id"], "action": row["action"]}
+    if "update_error" in row:
+        answer["update_error"] = row["update_error"]
+    return answer
