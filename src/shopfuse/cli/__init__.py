@@ -17,6 +17,7 @@ from shopfuse.cli.interactions import interactions_app
 from shopfuse.cli.profile import profile_app
 from shopfuse.cli.qa import ask
 from shopfuse.cli.recommend import recommend_app
+from shopfuse.cli.report import report
 
 __all__ = ["app", "main"]
 
@@ -38,6 +39,7 @@ for command in (
     train.adapt,
     search.understand,
     ask,
+    report,
 ):
     app.command()(command)
 app.add_typer(attributes_app, name="attributes")

@@ -28,7 +28,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from shopfuse.engine import Engine
 from shopfuse.errors import ShopfuseError
 from shopfuse.service.metrics import route_template
-from shopfuse.service.routes import admin, content, products, qa, recommend, search, ui
+from shopfuse.service.routes import admin, content, creative, products, qa, recommend, search, ui
 from shopfuse.service.security import BodyLimit, SecurityHeaders
 from shopfuse.service.settings import ServiceSettings
 from shopfuse.service.state import ServiceState, service_state
@@ -58,7 +58,15 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
     )
     app.add_exception_handler(ShopfuseError, _bad_input)  # type: ignore[arg-type]
 
-    for router in (ui.router, admin.router, search.router, recommend.router, content.router, qa.router):
+    for router in (
+        ui.router,
+        admin.router,
+        search.router,
+        recommend.router,
+        content.router,
+        qa.router,
+        creative.router,
+    ):
         app.include_router(router)
     # last: its "/products/{id:path}" routes would answer the other routers' /products/... routes
     app.include_router(products.router)
