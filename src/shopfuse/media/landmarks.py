@@ -94,6 +94,8 @@ class Landmarks:
 
     faces: tuple[np.ndarray, ...] = ()
     hands: tuple[np.ndarray, ...] = ()
+    handedness: tuple[str, ...] = ()
+    """``"Left"``/``"Right"`` per hand as MediaPipe says it (it assumes a mirrored, selfie image)."""
 
     @property
     def people(self) -> bool:
@@ -106,13 +108,22 @@ class Landmarker:
 
     ``hands="fallback"`` looks for hands only where no face was found: enough to tell whether
     someone is in the photo, at half the cost; ``"always"`` gives every hand (try-on).
+    ``max_side`` is the long side photos are scaled down to first (try-on passes more).
     """
 
     def __init__(
-        self, max_faces: int = 1, max_hands: int = 2, min_confidence: float = 0.3, hands: str = "fallback"
+        self,
+        max_faces: int = 1,
+        max_hands: int = 2,
+        min_confidence: float = 0.3,
+        hands: str = "fallback",
+        max_side: int = MAX_SIDE,
     ) -> None:
         if hands not in ("fallback", "always", "never"):
             raise ValueError("hands must be 'fallback', 'always' or 'never'")
+        if max_side < 64:
+            raise ValueError("max_side must be at least 64 pixels")
+        self.max_side = max_side
         self.max_faces = max_faces
         self.max_hands = max_hands
         self.min_confidence = min_confidence
@@ -193,8 +204,8 @@ class Landmarker:
         mp = self._mediapipe
         rgb = image.convert("RGB")
         scale = 1.0
-        if max(rgb.size) > MAX_SIDE:
-            scale = max(rgb.size) / MAX_SIDE
+        if max(rgb.size) > self.max_side:
+            scale = max(rgb.size) / self.max_side
             rgb = rgb.resize(
                 (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale))),
                 Image.Resampling.BILINEAR,
@@ -204,10 +215,15 @@ class Landmarker:
         with self._lock:
             faces = _points(self._face.detect(frame).face_landmarks, size)
             found: tuple[np.ndarray, ...] = ()
+            labels: tuple[str, ...] = ()
             look = self.hands == "always" or (self.hands == "fallback" and not faces)
             if look and hands:
-                found = _points(self._hand.detect(frame).hand_landmarks, size)
-        return Landmarks(faces, found)
+                result = self._hand.detect(frame)
+                found = _points(result.hand_landmarks, size)
+                labels = tuple(
+                    str(kinds[0].category_name) if kinds else "" for kinds in (result.handedness or [])
+                )
+        return Landmarks(faces, found, labels)
 
 
 def _blank(mp: Any) -> Any:

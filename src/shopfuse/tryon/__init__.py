@@ -1,0 +1,1 @@
+"""Virtual try-on of jewellery and accessories (issue 19): where it goes on a photo, and the overlay."""
