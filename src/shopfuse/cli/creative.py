@@ -56,6 +56,10 @@ def evaluate_command(
             help="Where the policy uses actions the log never shows, give the direct method alone.",
         ),
     ] = False,
+    clip: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="Cap the importance weights at this value (clipped IPW/SNIPW/DR)."),
+    ] = None,
     out_json: JsonOutOpt = None,
 ) -> None:
     """Estimate a policy's click rate from a log another policy collected (IPW, SNIPW, DM, DR)."""
@@ -75,12 +79,15 @@ def evaluate_command(
             seed=seed,
             actions=table,
             allow_unsupported_dm=dm_only_unsupported,
+            clip=clip,
         )
     except ShopfuseError as exc:
         raise fail(exc) from exc
     typer.echo(
         f"log {log}: {report.n} rows, logged click rate {report.logged_value:.5f}; "
-        f"target {report.policy}: effective sample size {report.ess:.0f}"
+        f"target {report.policy}: effective sample size {report.ess:.0f}, "
+        f"largest weight {report.support['weight_max']:.1f}"
+        + (f", {report.support['clipped_rows']} row(s) clipped at {clip}" if clip is not None else "")
     )
     typer.echo(f"{'estimator':<10} {'value':>9} {'95% low':>9} {'95% high':>9}")
     for est in report.estimates.values():
