@@ -29,13 +29,26 @@ from shopfuse.tryon.render import (
     size_from_photo,
 )
 
-__all__ = ["NotWearableError", "product_photo", "stated_size_mm", "tryon"]
+__all__ = [
+    "NotWearableError",
+    "UnknownProductError",
+    "product_kind",
+    "product_photo",
+    "product_record",
+    "stated_size_mm",
+    "tryon",
+    "tryon_product",
+]
 
 _SIZE = re.compile(
     r"\b(?:length|height|drop|diameter|size|long|tall)\b[^0-9]{0,20}(\d+(?:[.,]\d+)?)\s*(mm|cm)\b"
     r"|(\d+(?:[.,]\d+)?)\s*(mm|cm)\b[^.;,]{0,12}\b(?:long|length|drop|diameter|high|tall)\b",
     re.IGNORECASE,
 )
+
+
+class UnknownProductError(CatalogError):
+    """No stored product has the asked id."""
 
 
 class NotWearableError(CatalogError):
@@ -182,3 +195,40 @@ def earrings_on(
 def ring_on(photo: Image.Image, cut: Image.Image, hand: HandAnchors) -> Image.Image:
     """The largest ring of the cut-out on the hand's ring finger."""
     return place_ring(photo, soften(largest_part(cut)), hand.ring_base, hand.ring_joint, hand.finger_width_px)
+
+
+def product_record(engine: Any, product_id: str) -> dict[str, Any]:
+    """The stored product ``product_id`` of an :class:`~shopfuse.engine.Engine` (CatalogError if unknown)."""
+    rows = engine.store.get([product_id])
+    if not rows:
+        raise UnknownProductError(f"no product {product_id!r} in {engine.location}")
+    return dict(rows[0])
+
+
+def product_kind(engine: Any, record: Mapping[str, Any], min_confidence: float = 0.5) -> str | None:
+    """The product's wearable kind: from what it states, else from the engine model's recognised type."""
+    kind = kind_of(record)
+    if kind is not None or getattr(engine, "model", None) is None:
+        return kind
+    rows = engine.predict_attributes(ids=[str(record["id"])], min_confidence=min_confidence)
+    predicted = {
+        label: p.value for row in rows for label, p in row.predicted.items() if p.confidence >= min_confidence
+    }
+    return kind_of(record, predicted)
+
+
+def tryon_product(
+    engine: Any, product_id: str, photo: Image.Image, kind: str | None = None, face: int | None = None
+) -> tuple[Image.Image, dict[str, Any]]:
+    """:func:`tryon` of a stored product, its cut-out cached under ``<store>/tryon``."""
+    record = product_record(engine, product_id)
+    chosen = kind or product_kind(engine, record)
+    location = engine.location
+    cache = (
+        Path(location) / "tryon"
+        if isinstance(location, Path) or not str(location).startswith("milvus")
+        else None
+    )
+    if chosen is None:
+        raise NotWearableError(product_id, None)
+    return tryon(photo, record, chosen, face=face, cache=cache)
