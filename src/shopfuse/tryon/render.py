@@ -126,7 +126,11 @@ def composite(
         extent = max(1.0, min(photo.size) / 400.0)
         blurred = Image.fromarray((alpha * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2 * extent))
         shift = round(extent * 1.5)
-        soft = np.roll(np.asarray(blurred, dtype=np.float32) / 255.0, (shift, shift // 2), axis=(0, 1))
+        soft = np.zeros_like(alpha)  # the shadow, moved down and right (nothing wraps round)
+        down, right = shift, shift // 2
+        soft[down:, right:] = (np.asarray(blurred, dtype=np.float64) / 255.0)[
+            : alpha.shape[0] - down, : alpha.shape[1] - right
+        ]
         if hide is not None:
             soft = soft * (1.0 - hide)
         base = base * (1.0 - shadow * soft[..., None])
