@@ -26,7 +26,7 @@ from typing import Any
 
 from shopfuse.config import cache_root
 from shopfuse.content.base import Copy, CopyRequest
-from shopfuse.content.claims import Lexicon, check, keep_supported
+from shopfuse.content.claims import Lexicon, check, default_lexicon, keep_supported
 from shopfuse.content.facts import Fact, ProductFacts
 from shopfuse.content.text import clauses, is_chinese, sentences
 from shopfuse.errors import ConfigError, MissingDependencyError
@@ -45,6 +45,8 @@ __all__ = [
     "clean_output",
     "drop_unfinished",
     "fact_check",
+    "fact_lines",
+    "in_language",
     "join_parts",
     "validate_gguf",
     "with_avoid",
@@ -196,11 +198,11 @@ _STYLE = {
     ("en", "title"): "Write one product title: a single line of at most 20 words. Output only the title.",
     ("en", "bullets"): (
         "Write 3 to 5 selling points, one per line, each a phrase of 5 to 12 words starting with "
-        '"- ". Output only the selling points.'
+        '"- " and naming one of the facts above. Output only the selling points.'
     ),
     ("en", "paragraph"): "Write one paragraph of 2 to 4 sentences. Output only the paragraph.",
     ("zh", "title"): "写一个商品标题：一行，不超过30个汉字。只输出标题。",
-    ("zh", "bullets"): "写3到5条卖点，每条一行，8到20个字，以“- ”开头。只输出卖点。",
+    ("zh", "bullets"): "写3到5条卖点，每条一行，8到20个字，以“- ”开头，每条写到上面的一项信息。只输出卖点。",
     ("zh", "paragraph"): "写一段2到4句话的商品文案。只输出文案。",
 }
 _ONLY = {
@@ -220,11 +222,28 @@ def _label(fact: Fact, lang: str) -> str:
     return key[:1].upper() + key[1:]
 
 
-def fact_lines(facts: ProductFacts, lang: str) -> list[str]:
-    """The facts a prompt lists: ``Label: value`` per attribute slot, then title and description."""
+def in_language(value: str, lang: str, lexicon: Lexicon) -> str:
+    """An attribute value in the copy's language where the lexicon knows its concept ("牛仔布" ->
+    "denim" for English copy, "Black" -> "黑色" for Chinese), else as it is."""
+    if is_chinese(value) == (lang == "zh"):
+        return value
+    concepts = [lexicon.concepts[c] for c in lexicon.concepts_of(value) if c in lexicon.concepts]
+    if len(concepts) != 1:
+        return value
+    words = [w for w in concepts[0].words if is_chinese(w) == (lang == "zh")]
+    return words[0] if words else value
+
+
+def fact_lines(facts: ProductFacts, lang: str, lexicon: Lexicon | None = None) -> list[str]:
+    """The facts a prompt lists: ``Label: value`` per attribute slot (values in ``lang`` where the
+    lexicon can say them so), then title and description."""
+    lexicon = lexicon or default_lexicon()
     grouped: dict[str, list[str]] = {}
     for fact in facts.key_facts():
-        grouped.setdefault(_label(fact, lang), []).append(fact.value)
+        values = grouped.setdefault(_label(fact, lang), [])
+        value = in_language(fact.value, lang, lexicon)
+        if value not in values:
+            values.append(value)
     sep = "：" if lang == "zh" else ": "
     joiner = "、" if lang == "zh" else ", "
     lines = [f"{label}{sep}{joiner.join(values)}" for label, values in grouped.items()]
@@ -236,12 +255,14 @@ def fact_lines(facts: ProductFacts, lang: str) -> list[str]:
     return lines
 
 
-def build_messages(facts: ProductFacts, request: CopyRequest) -> list[dict[str, str]]:
+def build_messages(
+    facts: ProductFacts, request: CopyRequest, lexicon: Lexicon | None = None
+) -> list[dict[str, str]]:
     """The chat prompt: the facts listed in the request's language, the style, the audience, the rule."""
     lang = "zh" if request.lang == "zh" else "en"
     if (lang, request.style) not in _STYLE:
         raise ConfigError(f"unknown copy style {request.style!r}; choose one of: title, bullets, paragraph")
-    listed = fact_lines(facts, lang)
+    listed = fact_lines(facts, lang, lexicon)
     if not listed:
         raise ConfigError(
             f"product {facts.id}: no facts to write copy from (no title, attributes or description)"
@@ -456,7 +477,7 @@ class LlamaCppGenerator:
         """Copy for one product whose every checkable claim the fact check found supported."""
         start = time.perf_counter()
         lexicon = self.lexicon
-        messages = build_messages(facts, request)
+        messages = build_messages(facts, request, lexicon)
         llm = _load(self.model_path, self.threads, self.n_ctx)
         need = _MIN_COVERAGE.get(request.style, 0.0)
         attempts: list[Attempt] = []

@@ -91,6 +91,16 @@ def test_chinese_request_lists_the_facts_and_instruction_in_chinese(hoodie: Prod
     assert "Product" not in user and "State only" not in user
 
 
+def test_values_the_lexicon_knows_are_listed_in_the_copy_language(
+    vest: ProductFacts, hoodie: ProductFacts
+) -> None:
+    zh = build_messages(vest, CopyRequest(lang="zh", style="title"))[1]["content"]
+    assert "- 颜色：黑色" in zh and "- 图案：纯色" in zh
+    en = build_messages(hoodie, CopyRequest(lang="en", style="title"))[1]["content"]
+    assert "- Colour: white" in en and "- Type: top" in en
+    assert "嘻哈" in en  # no concept known: the shop's own word stays
+
+
 def test_each_style_asks_for_its_shape(vest: ProductFacts) -> None:
     asks = {
         style: build_messages(vest, CopyRequest(lang="en", style=style))[1]["content"]
