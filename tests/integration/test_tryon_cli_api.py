@@ -55,11 +55,8 @@ def face(shared_data: Path) -> Path:
 
 def test_cli_writes_the_png_and_the_anchors(store: Path, shared_data: Path, tmp_path: Path) -> None:
     out, anchors = tmp_path / "result.png", tmp_path / "anchors.json"
-    result = CliRunner().invoke(
-        cli(),
-        ["tryon", "--store", str(store), "--item", EARRINGS, "--photo", str(face(shared_data)), "--out", str(out),
-         "--json", str(anchors)],
-    )  # fmt: skip
+    args = ["tryon", "--store", str(store), "--item", EARRINGS, "--photo", str(face(shared_data))]
+    result = CliRunner().invoke(cli(), [*args, "--out", str(out), "--json", str(anchors)])
     assert result.exit_code == 0, result.output
     with Image.open(out) as image, Image.open(face(shared_data)) as source:
         assert image.format == "PNG" and image.size == source.size and image.mode == "RGB"
