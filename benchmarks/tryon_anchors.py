@@ -250,6 +250,7 @@ def measure(items: list[tuple[str, Path, Path]]) -> tuple[dict[str, Any], dict[s
             name: round(float(np.linalg.norm(np.asarray(getattr(got, name)) - ref[name])) / ipd, 4)
             for name in ANCHORS
         }
+        rows[ident]["yaw"] = round(got.yaw, 3)
         rows[ident]["pupils"] = round(
             float(
                 np.linalg.norm(np.asarray(got.left_pupil) - ref["left_pupil"])
@@ -326,6 +327,7 @@ def main() -> None:
         "held_out": summary(rows, held_ids),
         "fit_half": summary(rows, fit_ids),
         "detection_rate": round(detected / len(items), 4),
+        "max_abs_yaw": max((abs(r["yaw"]) for r in rows.values() if "yaw" in r), default=None),
         "refused": {i: r["refused"] for i, r in rows.items() if "refused" in r},
         "ms_per_photo": {
             "median": round(float(np.median(seconds)) * 1000, 1),
