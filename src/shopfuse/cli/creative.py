@@ -70,7 +70,9 @@ def evaluate_command(
     try:
         bandit_log = read_log(log, LogMapping.from_options(mapping or []))
         table = read_actions(actions) if actions is not None else None
-        target = load_policy(policy, bandit_log.actions)
+        # the log's actions only complete "uniform": a JSON policy keeps its own (a new creative in it
+        # must reach the support check, not be refused as unknown)
+        target = load_policy(policy, bandit_log.actions if policy == "uniform" else None)
         report = evaluate(
             bandit_log,
             target,
