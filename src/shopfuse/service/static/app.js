@@ -1,5 +1,5 @@
 // shopfuse web UI: plain JavaScript, no build step, no external resources.
-// It talks only to the HTTP API (GET /info, GET /search, POST /search/image, GET /products/...).
+// It talks only to the HTTP API (GET /info, GET /search, POST /search/image, GET /products/..., POST /tryon).
 "use strict";
 
 const PAGE_SIZE = 12;
@@ -524,6 +524,54 @@ function photoLabel(product, n) {
   return words.length ? `Photo ${n + 1}: ${words.join(", ")}` : `Photo ${n + 1}`;
 }
 
+/** "Try it on" for a wearable product (GET /tryon/kind/{id}): pick a photo, POST /tryon, show the PNG. */
+function tryOnBlock(id) {
+  const box = el("section", { class: "tryon", testid: "tryon", hidden: true });
+  api(`/tryon/kind/${encodeURIComponent(id)}`).then((answer) => {
+    if (!answer.wearable) return;
+    const input = el("input", { type: "file", accept: "image/*", hidden: true, testid: "tryon-input" });
+    const status = el("p", { class: "muted", testid: "tryon-status", text: answer.kind === "ring"
+      ? "Upload a photo of your hand, fingers spread."
+      : "Upload a photo of your face, looking at the camera." });
+    const result = el("img", { class: "tryon-result", testid: "tryon-result", alt: "You wearing it", hidden: true });
+    input.addEventListener("change", async () => {
+      const file = input.files && input.files[0];
+      if (!file) return;
+      status.className = "muted";
+      status.textContent = "Trying it on…";
+      const body = new FormData();
+      body.append("photo", file);
+      body.append("item", id);
+      try {
+        const response = await fetch("/tryon", { method: "POST", body });
+        if (!response.ok) {
+          const answer = await response.json().catch(() => ({}));
+          const detail = answer.detail && answer.detail.message ? answer.detail.message : JSON.stringify(answer.detail || answer);
+          throw new Error(detail);
+        }
+        if (result.src) URL.revokeObjectURL(result.src);
+        result.src = URL.createObjectURL(await response.blob());
+        result.hidden = false;
+        status.textContent = "";
+      } catch (error) {
+        status.className = "status error";
+        status.textContent = `Cannot try it on: ${error.message}`;
+      }
+      input.value = "";
+    });
+    box.replaceChildren(
+      el("h2", { text: "Try it on" }),
+      el("button", { type: "button", class: "tryon-button", testid: "tryon-button", onclick: () => input.click(),
+        text: `Try ${answer.kind === "earrings" ? "them" : "it"} on` }),
+      input,
+      status,
+      result,
+    );
+    box.hidden = false;
+  }).catch(() => {});
+  return box;
+}
+
 async function renderProduct(id, start = null) {
   const view = $("#product-view");
   view.replaceChildren(el("div", { class: "status", text: "Loading…" }));
@@ -604,6 +652,7 @@ async function renderProduct(id, start = null) {
             ])
           : null,
         videoBlock(id, product, start),
+        tryOnBlock(id),
         el("section", { class: "why-box" }, whyBlock),
       ]),
     ]),
