@@ -94,6 +94,8 @@ def evaluate_command(
     typer.echo(f"{'estimator':<10} {'value':>9} {'95% low':>9} {'95% high':>9}")
     for est in report.estimates.values():
         typer.echo(f"{est.name:<10} {est.value:>9.5f} {est.low:>9.5f} {est.high:>9.5f}")
+    if {"dm", "dr"} & set(report.estimates):
+        typer.echo("(dm/dr intervals hold the reward model fixed: too narrow, dm's the most)")
     for name, why in report.skipped.items():
         typer.echo(f"{name:<10} skipped: {why}")
     write_json(report.to_dict(), out_json)

@@ -141,8 +141,12 @@ class Estimator:
             return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan)
 
 
+_BUILT_IN: dict[str, Estimator] = {}
+
+
 def _register(estimator: Estimator) -> Estimator:
     registry.register(KIND, estimator.name)(lambda: estimator)
+    _BUILT_IN[estimator.name] = estimator
     return estimator
 
 
@@ -182,8 +186,13 @@ def estimator_names() -> list[str]:
 
 
 def get_estimator(name: str) -> Estimator:
-    """The estimator called ``name`` (or an alias: ``ips``, ``snips``); unknown names are an error."""
+    """The estimator called ``name`` (or an alias: ``ips``, ``snips``); unknown names are an error.
+
+    Another module adds one with ``registry.register("ope_estimator", NAME)(lambda: Estimator(...))``.
+    """
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key in _BUILT_IN:  # without loading every registered component (torch and all)
+        return _BUILT_IN[key]
     if key not in registry.names(KIND):
         raise ConfigError(f"unknown estimator {name!r}; choose from: {', '.join(estimator_names())}")
     estimator: Estimator = registry.get(KIND, key)()

@@ -195,6 +195,25 @@ def test_estimator_names_and_errors() -> None:
         evaluate(tiny_log(), TARGET, estimators=("ipw", "magic"))
 
 
+def test_an_estimator_registered_elsewhere_is_found_by_name() -> None:
+    from shopfuse.creative.ope import Estimator
+    from shopfuse.registry import registry
+
+    def terms(t: object) -> tuple[np.ndarray, None]:
+        return t.reward, None  # type: ignore[attr-defined]
+
+    logged = Estimator("logged_mean", terms, uses_weights=False)
+    registry.register("ope_estimator", "logged_mean")(lambda: logged)
+    try:
+        assert "logged_mean" in estimator_names()
+        report = evaluate(tiny_log(), TARGET, estimators=("logged_mean", "ipw"), bootstrap=0)
+        assert report.estimates["logged_mean"].value == pytest.approx(0.6)  # 3 clicks / 5 rows
+    finally:
+        registry.unregister("ope_estimator", "logged_mean")
+    with pytest.raises(ConfigError, match="unknown estimator"):
+        get_estimator("logged_mean")
+
+
 def test_bad_policy_probabilities_are_named() -> None:
     class Broken(UniformPolicy):
         def probabilities(self, log: BanditLog) -> np.ndarray:
