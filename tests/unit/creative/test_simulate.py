@@ -75,15 +75,16 @@ def test_action_table_shows_attributes_not_preferences(sim: Simulator) -> None:
 
 
 def test_estimators_cover_the_truth(sim: Simulator) -> None:
-    """40 logs of 2,000 rows from a uniform logger: the 95% intervals of IPW, SNIPW and DR hold the
-    exact value of a different target about 95% of the time; the naive logged mean (which ignores
-    the change of policy) almost never does, so this test can fail."""
+    """100 logs of 2,000 rows from a uniform logger: the 95% intervals of IPW, SNIPW and DR hold the
+    exact value of a different target about 95% of the time (0.88 is 3 binomial standard deviations
+    below 0.95); the naive logged mean (which ignores the change of policy) almost never does, so
+    this test can fail."""
     target = target_policy(sim)
     truth = sim.true_value(target)
     logger = UniformPolicy(sim.actions)
     hits = {"ipw": 0, "snipw": 0, "dr": 0, "naive": 0}
     errors = {"ipw": [], "snipw": [], "dr": []}  # type: dict[str, list[float]]
-    logs = 40
+    logs = 100
     for k in range(logs):
         log = sim.log(logger, 2000, np.random.default_rng(100 + k))
         report = evaluate(
@@ -102,8 +103,8 @@ def test_estimators_cover_the_truth(sim: Simulator) -> None:
         half = 1.96 * np.sqrt(mean * (1 - mean) / len(log))
         hits["naive"] += mean - half <= truth <= mean + half
     for name in ("ipw", "snipw", "dr"):
-        assert 0.8 <= hits[name] / logs <= 1.0, (name, hits)
+        assert 0.88 <= hits[name] / logs <= 1.0, (name, hits)
         # unbiased: the mean error is within 3 standard errors of 0
         err = np.asarray(errors[name])
         assert abs(err.mean()) < 3 * err.std() / np.sqrt(logs), (name, err.mean())
-    assert hits["naive"] / logs < 0.8, hits
+    assert hits["naive"] / logs < 0.88, hits
