@@ -117,26 +117,41 @@ def warp(sprite: Image.Image, transform: Affine, size: tuple[int, int]) -> Image
 def composite(
     photo: Image.Image, layer: Image.Image, hide: np.ndarray | None = None, shadow: float = 0.35
 ) -> Image.Image:
-    """``layer`` (RGBA, photo-sized) over ``photo`` with a soft drop shadow; ``hide`` (0-1) masks it out."""
-    base = np.asarray(photo.convert("RGB"), dtype=np.float64)
-    alpha = np.asarray(layer.getchannel("A"), dtype=np.float64) / 255.0
-    if hide is not None:
-        alpha = alpha * (1.0 - hide)
+    """``layer`` (RGBA, photo-sized) over ``photo`` with a soft drop shadow; ``hide`` (0-1) masks it out.
+
+    Only the layer's bounding box (grown by the shadow's reach) is blended.
+    """
+    rgb = photo.convert("RGB")
+    box = layer.getchannel("A").getbbox()
+    if box is None:
+        return rgb
+    extent = max(1.0, min(photo.size) / 400.0)
+    reach = round(8 * extent)
+    x0, y0 = max(0, box[0] - reach), max(0, box[1] - reach)
+    x1, y1 = min(rgb.width, box[2] + reach), min(rgb.height, box[3] + reach)
+    region = (x0, y0, x1, y1)
+    base = np.asarray(rgb.crop(region), dtype=np.float64)
+    part = layer.crop(region)
+    alpha = np.asarray(part.getchannel("A"), dtype=np.float64) / 255.0
+    cover = None if hide is None else hide[y0:y1, x0:x1]
+    if cover is not None:
+        alpha = alpha * (1.0 - cover)
     if shadow > 0 and alpha.any():
-        extent = max(1.0, min(photo.size) / 400.0)
         blurred = Image.fromarray((alpha * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(2 * extent))
-        shift = round(extent * 1.5)
+        down = round(extent * 1.5)
+        right = down // 2
         soft = np.zeros_like(alpha)  # the shadow, moved down and right (nothing wraps round)
-        down, right = shift, shift // 2
         soft[down:, right:] = (np.asarray(blurred, dtype=np.float64) / 255.0)[
             : alpha.shape[0] - down, : alpha.shape[1] - right
         ]
-        if hide is not None:
-            soft = soft * (1.0 - hide)
+        if cover is not None:
+            soft = soft * (1.0 - cover)
         base = base * (1.0 - shadow * soft[..., None])
-    colour = np.asarray(layer.convert("RGB"), dtype=np.float32)
+    colour = np.asarray(part.convert("RGB"), dtype=np.float64)
     out = base * (1.0 - alpha[..., None]) + colour * alpha[..., None]
-    return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB")
+    result = rgb.copy()
+    result.paste(Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), "RGB"), (x0, y0))
+    return result
 
 
 def earring_top(sprite: Image.Image) -> tuple[float, float]:
