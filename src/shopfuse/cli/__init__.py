@@ -18,6 +18,7 @@ from shopfuse.cli.profile import profile_app
 from shopfuse.cli.qa import ask
 from shopfuse.cli.recommend import recommend_app
 from shopfuse.cli.report import report
+from shopfuse.cli.tryon import tryon
 
 __all__ = ["app", "main"]
 
@@ -40,6 +41,7 @@ for command in (
     search.understand,
     ask,
     report,
+    tryon,
 ):
     app.command()(command)
 app.add_typer(attributes_app, name="attributes")

@@ -187,12 +187,18 @@ def _rows(index: np.ndarray) -> str:
 def read_log(path: str | Path, mapping: LogMapping | None = None) -> BanditLog:
     """Read and check an impression log; a bad value is an error naming the file, column and rows.
 
+    ``path`` may also be the folder the service appends feedback to (``SHOPFUSE_CREATIVE_LOG``).
+
     Propensities must be in (0, 1]: a logged action with probability 0 cannot have been taken
     (a log that rounds small probabilities to 0 needs them fixed at the source).
     """
     import pyarrow.compute as pc
 
     file = Path(path)
+    if file.is_dir():  # the service's feedback log: a folder of JSON-lines parts
+        from shopfuse.creative.journal import read_journal
+
+        return read_journal(file)
     mapping = mapping or LogMapping()
     table = _table(file)
     if table.num_rows == 0:

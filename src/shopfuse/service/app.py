@@ -28,7 +28,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from shopfuse.engine import Engine
 from shopfuse.errors import ShopfuseError
 from shopfuse.service.metrics import route_template
-from shopfuse.service.routes import admin, content, creative, products, qa, recommend, search, ui
+from shopfuse.service.routes import admin, content, creative, products, qa, recommend, search, tryon, ui
 from shopfuse.service.security import BodyLimit, SecurityHeaders
 from shopfuse.service.settings import ServiceSettings
 from shopfuse.service.state import ServiceState, service_state
@@ -66,6 +66,7 @@ def create_app(engine: Engine, settings: ServiceSettings | None = None) -> FastA
         content.router,
         qa.router,
         creative.router,
+        tryon.router,
     ):
         app.include_router(router)
     # last: its "/products/{id:path}" routes would answer the other routers' /products/... routes
