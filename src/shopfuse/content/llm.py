@@ -322,6 +322,13 @@ def _unmark(line: str) -> str:
     return line.strip()
 
 
+def _unquote(line: str) -> str:
+    """A line the model wrapped in quotes, without them."""
+    if len(line) > 2 and line[0] in _QUOTES and line[-1] in _QUOTES:
+        return line[1:-1].strip()
+    return line
+
+
 def clean_output(text: str, style: str) -> str:
     """The model's answer as bare copy: no chatty preamble or closing, no markdown, in the style's shape.
 
@@ -352,7 +359,7 @@ def clean_output(text: str, style: str) -> str:
     if style == "bullets":
         bullets = []
         for line in lines:
-            body = _unmark(_LABEL.sub("", _BULLET.sub("", _unmark(line), count=1)))
+            body = _unquote(_unmark(_LABEL.sub("", _BULLET.sub("", _unmark(line), count=1))))
             if body and not body.endswith((":", "：")):
                 bullets.append(f"- {body}")
         return "\n".join(bullets[:5])

@@ -144,7 +144,7 @@ def test_preamble_markdown_and_quotes_are_stripped_from_a_title() -> None:
 def test_bullets_become_dash_lines_at_most_five() -> None:
     raw = (
         "Here are some selling points:\n1. **Soft** black vest top\n* Solid colour\n• Easy to wear\n"
-        "- Strap details\n2) Layer it\n3) Sixth point"
+        '- "Strap details"\n2) Layer it\n3) Sixth point'
     )
     cleaned = clean_output(raw, "bullets")
     assert cleaned.splitlines() == [
