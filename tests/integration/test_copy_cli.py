@@ -68,12 +68,28 @@ def test_batch_copy_from_a_catalogue_with_a_corpus(tmp_path: Path, shared_data: 
         assert result.coverage == 1.0, line["text"]
 
 
+def test_auto_language_follows_each_product(tmp_path: Path) -> None:
+    catalog = tmp_path / "mixed.jsonl"
+    catalog.write_text(
+        json.dumps({"id": "zh", "attributes": {"类型": "裙", "颜色": "白色"}}, ensure_ascii=False)
+        + "\n"
+        + json.dumps({"id": "en", "title": "Black dress", "attributes": {"type": "Dress", "colour": "Black"}})
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "copy.jsonl"
+    result = runner.invoke(app, ["copy", "generate", "--catalog", str(catalog), "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    langs = {row["id"]: row["lang"] for row in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert langs == {"zh": "zh", "en": "en"}
+
+
 def test_bad_requests_get_clear_errors(fashion_engine: Engine, tmp_path: Path) -> None:
     store = str(fashion_engine.path)
     result = runner.invoke(app, ["copy", "generate", "--store", store, "--item", "no-such-id"])
     assert result.exit_code == 2 and "no product with id 'no-such-id'" in result.stderr
     result = runner.invoke(app, ["copy", "generate", "--store", store, "--item", "x", "--lang", "fr"])
-    assert result.exit_code == 2 and "--lang must be zh or en" in result.stderr
+    assert result.exit_code == 2 and "--lang must be zh, en or auto" in result.stderr
     result = runner.invoke(app, ["copy", "generate", "--catalog", str(tmp_path / "none.jsonl"), "--out", "x"])
     assert result.exit_code == 2 and "no such catalogue file" in result.stderr
 

@@ -21,20 +21,39 @@ from shopfuse.errors import ConfigError, ShopfuseError
 
 copy_app = typer.Typer(help="Marketing copy grounded in each product's facts.", no_args_is_help=True)
 
-LangOpt = Annotated[str, typer.Option("--lang", help="Language of the copy: zh or en.")]
+LangOpt = Annotated[
+    str, typer.Option("--lang", help="Language of the copy: zh, en, or auto (each product's own language).")
+]
 StyleOpt = Annotated[str, typer.Option("--style", help="title, bullets or paragraph.")]
 
 
 def _request(lang: str, style: str, audience: str | None) -> Any:
     from shopfuse.content.base import STYLES, CopyRequest
 
-    if lang not in ("zh", "en"):
-        raise ConfigError(f"--lang must be zh or en, not {lang!r}")
+    if lang not in ("zh", "en", "auto"):
+        raise ConfigError(f"--lang must be zh, en or auto, not {lang!r}")
     if style not in STYLES:
         raise ConfigError(f"--style must be one of {', '.join(STYLES)}, not {style!r}")
     if audience is not None and len(audience) > 200:
         raise ConfigError("--audience is limited to 200 characters")
-    return CopyRequest(lang=lang, style=style, audience=audience)  # type: ignore[arg-type]
+    return CopyRequest(lang="en" if lang == "auto" else lang, style=style, audience=audience)  # type: ignore[arg-type]
+
+
+def _for(request: Any, facts: Any, lang: str) -> Any:
+    """The request in the product's own language when ``--lang auto``: its ``lang`` field, else the
+    language its title, description and attribute values are written in."""
+    from dataclasses import replace
+
+    from shopfuse.content.text import language
+
+    if lang != "auto":
+        return request
+    own = (facts.lang or "").lower()[:2]
+    if own not in ("zh", "en"):
+        own = language(
+            " ".join([facts.title or "", facts.description or "", *(f.value for f in facts.attributes())])
+        )
+    return replace(request, lang=own)
 
 
 def _options(pairs: list[str] | None) -> dict[str, Any]:
@@ -62,7 +81,7 @@ def generate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Batch output: one JSON object per line.")
     ] = None,
-    lang: LangOpt = "en",
+    lang: LangOpt = "auto",
     style: StyleOpt = "paragraph",
     audience: Annotated[
         str | None, typer.Option("--audience", help="Who the copy is for (free text).")
@@ -101,7 +120,7 @@ def generate(
                 raise ConfigError("--catalog needs --out COPY.jsonl")
             products = load_products(catalog, mapped)
             writer = CopyWriter.build(products, corpus=extra, generator=generator, options=_options(option))
-            _batch(writer, products, request, out)
+            _batch(writer, products, request, out, lang)
             return
         if store is None:
             raise ConfigError("--item needs --store (or the SHOPFUSE_STORE environment variable)")
@@ -113,7 +132,7 @@ def generate(
             generator=generator, corpus=extra, corpus_key=str(corpus), options=_options(option)
         )
         for one in facts:
-            copy = writer.write(one, request)
+            copy = writer.write(one, _for(request, one, lang))
             if as_json:
                 typer.echo(json.dumps(copy.to_dict(), ensure_ascii=False, indent=2))
             else:
@@ -124,7 +143,7 @@ def generate(
         raise fail(exc) from None
 
 
-def _batch(writer: Any, products: list[Any], request: Any, out: Path) -> None:
+def _batch(writer: Any, products: list[Any], request: Any, out: Path, lang: str) -> None:
     from tqdm import tqdm
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +151,7 @@ def _batch(writer: Any, products: list[Any], request: Any, out: Path) -> None:
     contradicted = 0
     with tmp.open("w", encoding="utf-8") as handle:
         for facts in tqdm(products, desc="copy", unit="product", disable=not show_progress()):
-            copy = writer.write(facts, request)
+            copy = writer.write(facts, _for(request, facts, lang))
             contradicted += sum(1 for c in copy.claims if c["status"] == "contradicted")
             handle.write(json.dumps(copy.to_dict(), ensure_ascii=False) + "\n")
     tmp.replace(out)

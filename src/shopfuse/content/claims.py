@@ -89,11 +89,33 @@ FABRICS = frozenset(
 """Constructions rather than fibres: a denim or lace product may well be cotton, so these are a
 ``fabric`` slot that does not exclude materials."""
 
+PROPERTIES = """
+waterproof; water-repellent | 防水; 防泼水
+windproof | 防风
+breathable | 透气
+quick-dry; quick-drying; moisture-wicking | 速干; 吸湿排汗
+lightweight; featherlight | 轻薄; 轻盈
+warm; thermal; insulated | 保暖; 加厚
+stretch; stretchy; elastic | 弹力; 高弹
+wrinkle-free; non-iron; easy-iron | 抗皱; 免烫
+machine washable | 机洗; 可机洗
+uv protection; uv-protective; sun protection | 防晒; 防紫外线
+anti-bacterial; antibacterial | 抗菌
+all seasons; all-season; year-round | 四季
+outdoor; outdoors | 户外
+"""
+"""Functional properties and occasions copy likes to claim ("breathable", "保暖", "all seasons"):
+checkable, so a generator's filler that the record does not state is caught (ours)."""
+
 ALIASES = """
 trousers | 裤; 裤装
 bag | 包
 top | 上装 | sweater; sweatshirt; hoodie; cardigan; jacket; coat; blazer
 skirt or dress | 裙; 裙装 | skirt; dress
+summer | 夏日; 盛夏
+winter | 冬日; 寒冬
+spring | 春日
+fall | 秋日
 """
 """Words and kinds the query glossary leaves out, merged into its concepts by their first English word
 (a new first word is a new concept): Chinese catalogues often state only the broad kind (裤, 裙)."""
@@ -194,7 +216,15 @@ def _builtin() -> tuple[Concept, ...]:
     materials = [
         Concept(c.name, "fabric", c.words) if c.name in FABRICS else c for c in _parse(MATERIALS, "material")
     ]
-    concepts = {c.name: c for c in [*_parse(GLOSSARY), *materials]}
+    properties = [
+        Concept(
+            c.name,
+            "usage" if c.name == "outdoor" else "season" if c.name == "all seasons" else "property",
+            c.words,
+        )
+        for c in _parse(PROPERTIES, "property")
+    ]
+    concepts = {c.name: c for c in [*_parse(GLOSSARY), *materials, *properties]}
     for extra in _parse(ALIASES, "category"):
         base = concepts.get(extra.name)
         if base is None:

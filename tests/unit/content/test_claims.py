@@ -113,3 +113,19 @@ def test_a_compound_is_true_when_its_parts_are() -> None:
     assert statuses("连帽卫衣", hoodie) == {"连帽卫衣": "supported"}
     plain = ProductFacts.from_record({"id": "7", "attributes": parse_key_values("类型#上衣*衣样式#卫衣")})
     assert statuses("连帽卫衣", plain)["连帽卫衣"] != "supported"  # hooded is not stated
+
+
+def test_functional_filler_is_a_claim_to_back() -> None:
+    jacket = ProductFacts.from_record({"id": "8", "attributes": {"type": "Jacket", "features": "Waterproof"}})
+    found = statuses("A waterproof, breathable jacket, perfect for all seasons.", jacket)
+    assert found == {
+        "waterproof": "supported",
+        "breathable": "unsupported",
+        "jacket": "supported",
+        "all seasons": "unsupported",
+    }
+    assert statuses("轻薄透气，适合夏日穿用", jacket) == {
+        "轻薄": "unsupported",
+        "透气": "unsupported",
+        "夏日": "unsupported",
+    }
