@@ -49,6 +49,22 @@ def serve(
         bool, typer.Option(help="Let posted products add attributes the store does not have yet.")
     ] = False,
     max_request_mb: Annotated[float, typer.Option(min=0.01, help="Largest request body.")] = 16.0,
+    read_only: Annotated[
+        bool,
+        typer.Option(help="A read replica: writes get 409; one writer service changes the store."),
+    ] = False,
+    writer: Annotated[
+        str | None,
+        typer.Option(help="URL of the writer service, named in a replica's 409s (implies --read-only)."),
+    ] = None,
+    reload_interval: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Seconds between checks for store versions written by another process, loaded "
+            "without downtime (0: off); default 2 on a replica, else 0.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a store over HTTP, with the web UI at / (OpenAPI docs at /docs)."""
     import os
@@ -65,6 +81,9 @@ def serve(
         allowed_hosts=allowed_host or _default_hosts(host),
         allow_new_attributes=allow_new_attributes,
         max_request_bytes=int(max_request_mb * 1_000_000),
+        read_only=read_only or writer is not None,
+        writer_url=writer,
+        reload_interval=(2.0 if read_only or writer else 0.0) if reload_interval is None else reload_interval,
     )
     if workers > 1:
         from shopfuse.service.factory import ENV_STORE, serve_environment
@@ -101,8 +120,10 @@ def serve(
         application = create_app(engine, settings)
     except ShopfuseError as exc:
         raise fail(exc) from exc
+    role = " as a read-only replica" if settings.read_only else ""
     typer.echo(
-        f"serving {store} ({engine.store.count()} products) on http://{host}:{port} (web UI: /, docs: /docs)"
+        f"serving {store} ({engine.store.count()} products){role} on http://{host}:{port} "
+        "(web UI: /, docs: /docs)"
     )
     uvicorn.run(application, host=host, port=port, log_level="warning")
 

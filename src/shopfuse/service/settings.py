@@ -38,3 +38,11 @@ class ServiceSettings:
     optimize_every: int = 50
     """Compact the store after this many writes, when the writer is idle (each compaction
     rewrites the table, so doing it after every small write slowed concurrent searches)."""
+    read_only: bool = False
+    """A read replica: writes (products, deletes, interactions) are refused with 409, so that one
+    writer service changes the store; see :mod:`shopfuse.service.replica`."""
+    writer_url: str | None = None
+    """The writer service's URL, named in a replica's 409 answers (implies ``read_only``)."""
+    reload_interval: float = 0.0
+    """Seconds between checks for a store version written by another process (0: no follower
+    thread; reads still see other processes' commits, the first request after one reloading)."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from shopfuse.engine import Engine
 from shopfuse.service.media import ThumbnailCache, stored_image_folders
 from shopfuse.service.metrics import ServiceMetrics
+from shopfuse.service.replica import StoreFollower, replica_refusal
 from shopfuse.service.settings import ServiceSettings
 from shopfuse.service.writes import WriteQueue
 
@@ -25,8 +26,11 @@ T = TypeVar("T")
 class StoreWriter:
     """The engine's writes on one writer thread, compacting the store after enough of them."""
 
-    def __init__(self, engine: Engine, max_pending: int, optimize_every: int) -> None:
+    def __init__(
+        self, engine: Engine, max_pending: int, optimize_every: int, settings: ServiceSettings | None = None
+    ) -> None:
         self._engine = engine
+        self._settings = settings or ServiceSettings()
         self._optimize_every = optimize_every
         self._since_optimize = 0
         self._queue = WriteQueue(max_pending, on_idle=self._optimize_when_due)
@@ -37,7 +41,10 @@ class StoreWriter:
         return self._queue.pending
 
     async def change_store(self, change: Callable[[], T]) -> T:
-        """Run a change of the store on the writer thread; once this returns, every read sees it."""
+        """Run a change of the store on the writer thread; once this returns, every read sees it.
+
+        A read replica refuses (409 naming the writer) before anything runs."""
+        self._refuse_on_replica()
 
         def job() -> T:
             result = change()
@@ -48,12 +55,19 @@ class StoreWriter:
         return await self._queue.run(job)
 
     async def run(self, job: Callable[[], T]) -> T:
-        """Run ``job`` on the writer thread, after the writes queued before it (not a store change)."""
+        """Run ``job`` on the writer thread, after the writes queued before it (not a store change;
+        a read replica refuses it too: it writes into the store folder)."""
+        self._refuse_on_replica()
         return await self._queue.run(job)
 
     def close(self) -> None:
         """Finish the queued writes and stop the writer thread."""
         self._queue.close()
+
+    def _refuse_on_replica(self) -> None:
+        refusal = replica_refusal(self._settings)
+        if refusal is not None:
+            raise refusal
 
     def _optimize_when_due(self) -> None:
         if self._since_optimize >= self._optimize_every:
@@ -89,6 +103,13 @@ class ServiceState:
     recommender: Recommender
     metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
     thumbnails: ThumbnailCache = field(default_factory=ThumbnailCache)
+    follower: StoreFollower | None = None
+    """The thread loading store versions written by another process (``settings.reload_interval``)."""
+
+    def swap_engine(self, engine: Engine) -> None:
+        """Answer from ``engine`` from now on (requests already running finish on the old one)."""
+        self.recommender = Recommender(engine)
+        self.engine = engine
 
 
 def service_state(engine: Engine, settings: ServiceSettings) -> ServiceState:
@@ -102,11 +123,15 @@ def service_state(engine: Engine, settings: ServiceSettings) -> ServiceState:
             else settings.image_roots
         )
     ]
-    return ServiceState(
+    state = ServiceState(
         engine=engine,
         settings=settings,
         media_roots=media_roots,
         image_roots=image_roots,
-        writer=StoreWriter(engine, settings.max_pending_writes, settings.optimize_every),
+        writer=StoreWriter(engine, settings.max_pending_writes, settings.optimize_every, settings),
         recommender=Recommender(engine),
     )
+    if settings.reload_interval > 0:
+        state.follower = StoreFollower(lambda: state.engine, state.swap_engine, settings.reload_interval)
+        state.follower.start()
+    return state
