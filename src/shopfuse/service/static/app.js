@@ -600,8 +600,10 @@ async function renderProduct(id, start = null) {
       },
     }, el("img", { src: photoUrl(id, n, 96), alt: photoLabel(product, n), title: photoLabel(product, n) })),
   );
+  // scene and shot are shown as tags under the title; the per-photo lists as the thumbnails' titles
+  const shownAsTags = new Set(["scene", "shot", "photo_scenes", "photo_shots"]);
   const rows = Object.entries(product.attributes || {})
-    .filter(([, v]) => v !== null && v !== "")
+    .filter(([name, v]) => v !== null && v !== "" && !shownAsTags.has(name))
     .map(([name, value]) =>
       el("tr", { testid: "product-attribute", "data-attr": name }, [
         el("th", { text: humanise(name) }),
