@@ -131,6 +131,9 @@ def test_no_request_fails_while_the_replica_reloads(services: tuple[str, str]) -
         written = _post(writer, [product])
         assert written.status_code == 200, written.text
         _wait_for(replica, "reload-fabric", "teal corduroy hat", where="fabric = 'corduroy'")
+        # the replica answers with the new attribute: it serves the new schema, not only new rows
+        detail = httpx.get(f"{replica}/products/reload-fabric", timeout=60).json()
+        assert detail["attributes"]["fabric"] == "corduroy"
     finally:
         stop.set()
         thread.join(timeout=120)

@@ -9,7 +9,7 @@ the request path:
 * new or changed products (the store's version moved): the store's in-memory snapshots (fields,
   vectors) are reloaded by the follower thread while requests keep being answered from the
   previous snapshot; the next request after the reload answers from the new one;
-* a changed schema (the store folder's ``manifest.json`` / ``engine.json`` changed: a new
+* a changed schema (the store folder's ``store.json`` / ``engine.json`` changed: a new
   attribute, vector column or model): a whole new :class:`~shopfuse.engine.Engine` is opened and
   warmed beside the old one, then swapped in with one assignment; requests already running
   finish on the old engine, which is freed when they end.
@@ -20,6 +20,7 @@ No request waits for a reload and none fails during one.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -30,12 +31,16 @@ from fastapi import HTTPException
 
 from shopfuse.engine import Engine
 from shopfuse.service.settings import ServiceSettings
+from shopfuse.store.lance import MANIFEST
+from shopfuse.store.locate import CONFIG_FILE
 
 __all__ = ["WRITER_HEADER", "StoreFollower", "replica_refusal", "schema_signature"]
 
 WRITER_HEADER = "X-Shopfuse-Writer"
-SCHEMA_FILES = ("manifest.json", "engine.json")
+SCHEMA_FILES = (MANIFEST, CONFIG_FILE)
 """Files of a local store whose change means a new schema (attributes, columns, model)."""
+WRITE_COUNTERS = ("learn_changes",)
+"""Keys of those files that writes move without changing the schema."""
 _log = logging.getLogger(__name__)
 
 
@@ -56,16 +61,24 @@ def replica_refusal(settings: ServiceSettings) -> HTTPException | None:
 
 
 def schema_signature(location: str | Path) -> str | None:
-    """A digest of the store folder's schema files (None: not a local folder, e.g. a Milvus URI)."""
+    """A digest of the store folder's schema files (None: not a local folder, e.g. a Milvus URI).
+
+    Counters that every write moves (``learn_changes`` in ``engine.json``) are left out: they
+    change no answer, and reopening the engine after each write would reload the encoders.
+    """
     folder = Path(location)
     if "://" in str(location) or not folder.is_dir():
         return None
     digest = hashlib.sha256()
     for name in SCHEMA_FILES:
         try:
-            digest.update((folder / name).read_bytes())
-        except OSError:
-            digest.update(b"-")
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None  # missing or unreadable (the store writes these files atomically)
+        if isinstance(data, dict):
+            for counter in WRITE_COUNTERS:
+                data.pop(counter, None)
+        digest.update(json.dumps(data, sort_keys=True).encode())
     return digest.hexdigest()
 
 
