@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,11 @@ import typer
 from typer.testing import CliRunner
 
 from shopfuse.cli.report import report
+from tests.e2e.test_web_ui import browser  # noqa: F401  (the Chromium fixture)
 from tests.helpers.hm_store import HOSTILE, build_hm_store
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path(os.environ.get("SHOPFUSE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = (
     Path(os.environ.get("SHOPFUSE_ARTIFACTS", Path(__file__).parents[2] / "test-artifacts")) / "report"
 )
@@ -36,12 +34,6 @@ SEGMENT = "9bde591ffaab8d54c457448e4dca6f53"
 IMAGES_DECODED = """() => [...document.images].map((i) => ({
   id: i.dataset.testid, ok: i.complete && i.naturalWidth > 0 && i.naturalHeight > 0,
   width: i.getBoundingClientRect().width}))"""
-
-
-def _no_browser(reason: str) -> None:
-    if os.environ.get("SHOPFUSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (SHOPFUSE_REQUIRE_BROWSER=1)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -72,21 +64,7 @@ def page_file(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return target
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        _no_browser(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("the playwright package is not installed (pip install playwright)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def test_report_page_loads_with_every_plot(browser: Any, page_file: Path) -> None:
+def test_report_page_loads_with_every_plot(browser: Any, page_file: Path) -> None:  # noqa: F811
     tab = browser.new_page(viewport={"width": 1300, "height": 1000})
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
@@ -117,7 +95,10 @@ def test_report_page_loads_with_every_plot(browser: Any, page_file: Path) -> Non
 
 
 def test_report_without_a_log_says_so(
-    shared_data: Path, tmp_path: Path, page_file: Path, browser: Any
+    shared_data: Path,
+    tmp_path: Path,
+    page_file: Path,
+    browser: Any,  # noqa: F811
 ) -> None:
     store = page_file.parent / "store"
     cli = typer.Typer()
