@@ -74,6 +74,13 @@ def ingest(
         str | None,
         typer.Option(help="Approximate search for a new big store: hnsw or ivf (default: exact)."),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Encode on a Ray cluster: its address (host:port), or auto (the local one, else a new one).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Encode a catalogue into a store; only changed products are re-encoded."""
@@ -94,6 +101,21 @@ def ingest(
                 raise ShopfuseError(f"--ann must be hnsw or ivf, not {ann!r}")
             config.ann = AnnSettings(kind="hnsw" if ann == "hnsw" else "ivf")
         engine = open_engine(store, config, create=True)
+        if ray is not None:
+            from shopfuse.distributed.cli import ray_ingest_file
+
+            result = ray_ingest_file(
+                engine,
+                catalog,
+                field_mapping(field, mapping),
+                address=ray,
+                sync=sync,
+                progress=show_progress(progress),
+                report_path=report,
+                limit=limit,
+            )
+            typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
+            return
         result = engine.ingest(
             catalog,
             field_mapping(field, mapping),

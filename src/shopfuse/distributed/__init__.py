@@ -1,0 +1,1 @@
+"""Scale-out work over a cluster (``shopfuse ingest --ray``): see :mod:`shopfuse.distributed.ray_ingest`."""

@@ -1,0 +1,162 @@
+"""``ray_ingest`` on a real two-node Ray cluster (head + worker on this machine) with the real encoders.
+
+200 real fashion products (one with a broken photo), OCR off: the same content hashes, problems and
+search results as a local ingest of the same rows; a re-run encodes nothing; a driver killed mid-way
+(SIGKILL, in a subprocess) is resumed by the next run with every product stored once.
+Skipped only when Ray is not installed and ``SHOPFUSE_REQUIRE_RAY`` is unset.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from shopfuse.catalog.load import load_catalog
+from shopfuse.config import EngineConfig
+from shopfuse.demo import FASHION_MAPPING
+from shopfuse.engine import Engine
+from tests.conftest import write_subset
+
+if importlib.util.find_spec("ray") is None and not os.environ.get("SHOPFUSE_REQUIRE_RAY"):
+    pytest.skip("ray is not installed (pip install 'shopfuse[distributed]')", allow_module_level=True)
+
+from shopfuse.distributed.ray_ingest import RayStats, ray_ingest
+from tests.helpers.ray_cluster import two_node_cluster
+
+ROWS = list(range(3, 9572, 47))[:200]
+"""200 products spread over the catalogue."""
+RESUME_ROWS = ROWS[:72]
+"""The killed-driver test's catalogue: enough for several 8-product commits before and after the kill."""
+BROKEN = 5
+"""Index of the product whose photo is replaced by a file that is not an image."""
+QUERIES = ("red dress for women", "black leather shoes", "blue denim jeans", "sports watch", "white shirt")
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A two-node local cluster for the whole session."""
+    with two_node_cluster() as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def catalogue(fashion_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 200 products, the sixth one pointing at a broken photo."""
+    folder = tmp_path_factory.mktemp("ray-catalogue")
+    path = write_subset(fashion_csv, folder / "fashion.csv", ROWS)
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"not a jpeg at all" * 50)
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    rows[1 + BROKEN][rows[0].index("image")] = str(broken)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def _engine(folder: Path) -> Engine:
+    return Engine.open(folder, EngineConfig(ocr="off"))
+
+
+def _problems(report: object) -> set[tuple[int, str | None, str | None, str]]:
+    return {(p.row, p.id, p.field, p.severity) for p in report.problems}  # type: ignore[attr-defined]
+
+
+def test_same_as_local_then_incremental(catalogue: Path, ray_address: str, tmp_path: Path) -> None:
+    local = _engine(tmp_path / "local")
+    expected = local.ingest_catalog(load_catalog(catalogue, FASHION_MAPPING), progress=False)
+    engine = _engine(tmp_path / "ray")
+    stats = RayStats()
+    report = ray_ingest(
+        load_catalog(catalogue, FASHION_MAPPING),
+        engine.store,
+        engine.product_encoder(),
+        address=ray_address,
+        progress=False,
+        stats=stats,
+    )
+    assert report.added == expected.added == len(ROWS)
+    assert engine.store.hashes() == local.store.hashes()
+    assert engine.store.count() == len(ROWS)
+    # the broken photo is reported on its row, the product kept for its title
+    assert _problems(report) == _problems(expected)
+    broken = [p for p in report.problems if p.field == "image"]
+    assert len(broken) == 1 and broken[0].row == BROKEN + 1 and broken[0].severity == "warning"
+    for query in QUERIES:
+        ours = [h.id for h in engine.search_text(query, k=5)]
+        theirs = [h.id for h in local.search_text(query, k=5)]
+        assert ours == theirs, query
+    # both nodes did work, and every stage saw every product
+    assert stats.nodes == 2
+    assert {"decode", "text", "image"} <= set(stats.stages)
+    assert all(s["products"] == len(ROWS) for s in stats.stages.values())
+    assert max(len(s["nodes"]) for s in stats.stages.values()) == 2
+    again = ray_ingest(
+        load_catalog(catalogue, FASHION_MAPPING),
+        engine.store,
+        engine.product_encoder(),
+        address=ray_address,
+        progress=False,
+    )
+    assert (again.added, again.updated, again.unchanged) == (0, 0, len(ROWS))
+
+
+DRIVER = """
+import sys
+from shopfuse.catalog.load import load_catalog
+from shopfuse.config import EngineConfig
+from shopfuse.demo import FASHION_MAPPING
+from shopfuse.distributed.ray_ingest import ray_ingest
+from shopfuse.engine import Engine
+engine = Engine.open(sys.argv[1], EngineConfig(ocr="off"))
+ray_ingest(load_catalog(sys.argv[2], FASHION_MAPPING), engine.store, engine.product_encoder(),
+           address=sys.argv[3], batch_size=8, progress=False)
+"""
+
+
+def test_resume_after_killed_driver(fashion_csv: Path, ray_address: str, tmp_path: Path) -> None:
+    catalogue = write_subset(fashion_csv, tmp_path / "resume.csv", RESUME_ROWS)
+    store = tmp_path / "store"
+    _engine(store)  # made here, so the subprocess only opens it
+    log = (tmp_path / "driver.log").open("wb")
+    driver = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(store), str(catalogue), ray_address], stdout=log, stderr=log
+    )
+    stored = 0
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and driver.poll() is None:
+            stored = len(Engine.open(store, create=False).store.hashes())
+            if stored >= 16:
+                break
+            time.sleep(0.5)
+        assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.kill()
+        driver.wait()
+        log.close()
+    engine = _engine(store)
+    before = len(engine.store.hashes())
+    assert 16 <= before < len(RESUME_ROWS)
+    report = ray_ingest(
+        load_catalog(catalogue, FASHION_MAPPING),
+        engine.store,
+        engine.product_encoder(),
+        address=ray_address,
+        progress=False,
+    )
+    assert report.unchanged == before
+    assert report.added == len(RESUME_ROWS) - before
+    ids = sorted(engine.store.hashes())
+    assert len(ids) == engine.store.count() == len(RESUME_ROWS)
+    assert len(engine.store.get(ids)) == len(RESUME_ROWS)
