@@ -179,13 +179,13 @@ def test_full_row_feedback_is_logged(uniform: tuple[TestClient, CreativeServer],
     assert log.context["segment"].tolist() == ["3"]
 
 
-def test_unconfigured_service_is_503() -> None:
+def test_unconfigured_service_is_404() -> None:
     app = FastAPI()
     app.include_router(creative.router)
     for name in (ENV_POLICY, ENV_LOG):
         os.environ.pop(name, None)
     answer = TestClient(app).post("/creative/choose", json={})
-    assert answer.status_code == 503 and "SHOPFUSE_CREATIVE_POLICY" in answer.json()["detail"]
+    assert answer.status_code == 404 and "SHOPFUSE_CREATIVE_POLICY" in answer.json()["detail"]
 
 
 def test_forgotten_impressions_are_404(actions: list[str], tmp_path: Path) -> None:

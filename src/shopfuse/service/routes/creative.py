@@ -5,7 +5,8 @@ arrives (see :func:`shopfuse.creative.serving.server_from_env`): ``SHOPFUSE_CREA
 policy JSON file, or ``uniform``), ``SHOPFUSE_CREATIVE_ACTIONS`` (an action table, for ``uniform``)
 and ``SHOPFUSE_CREATIVE_LOG`` (the log folder); or a test or embedding program puts a
 :class:`~shopfuse.creative.serving.CreativeServer` on ``app.state.creative`` itself. Unconfigured,
-both routes answer 503.
+both routes answer 404 (the feature is off on this server); a configuration that cannot be loaded
+(a broken policy file) answers 503.
 
 Impressions wait for feedback in the memory of the process that chose them: with ``shopfuse serve
 --workers N`` feedback may reach another worker and 404, so serve creatives with one worker or
@@ -137,7 +138,7 @@ class FeedbackIn(BaseModel):
 
 
 def get_creative(request: Request) -> CreativeServer:
-    """The app's creative server, made from the environment on first use; 503 when unconfigured."""
+    """The app's creative server, made from the environment on first use; 404 when unconfigured."""
     server: CreativeServer | None = getattr(request.app.state, "creative", None)
     if server is None:
         with _setup_lock:
@@ -149,7 +150,7 @@ def get_creative(request: Request) -> CreativeServer:
                     raise HTTPException(503, f"creative selection is misconfigured: {exc}") from exc
                 if server is None:
                     raise HTTPException(
-                        503,
+                        404,
                         "creative selection is not configured: serve with SHOPFUSE_CREATIVE_POLICY "
                         "and SHOPFUSE_CREATIVE_LOG set",
                     )
