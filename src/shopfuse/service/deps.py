@@ -93,9 +93,14 @@ ThumbnailsDep = Annotated[ThumbnailCache, Depends(get_thumbnails)]
 
 
 def require_key(settings: SettingsDep, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    """Refuse a write without a configured key (403) or with a wrong one (401)."""
+    """Refuse a write on a read replica (409, naming the writer), without a configured key (403) or
+    with a wrong one (401)."""
     keys = [k.encode() for k in settings.api_keys if k]
     if not keys:
+        from shopfuse.service.replica import replica_refusal
+
+        if (refusal := replica_refusal(settings)) is not None:
+            raise refusal
         raise HTTPException(403, "writes are disabled: start the service with --api-key")
     given = (x_api_key or "").encode()
     if not any(hmac.compare_digest(given, key) for key in keys):  # constant time per key
