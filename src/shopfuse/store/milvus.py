@@ -1,4 +1,4 @@
-"""The scale-out store: one Milvus collection, embedded (Milvus Lite file) or on a Milvus server.
+"""The scale-out store: Milvus collections, embedded (Milvus Lite file) or on a Milvus server.
 
 Location: a folder (Milvus Lite: ``milvus.db`` plus the ``store.json`` manifest inside it, like
 the Lance store) or ``milvus://[user:password@]host:port/collection`` for a Milvus server, where
@@ -10,6 +10,16 @@ attributes, OCR text, contributions: new attributes need no schema change) and, 
 column, ``vec_<column>`` plus the flag ``has_<column>`` (products lacking the modality hold a
 zero vector that every search filters out). Vector fields carry a FLAT inner-product index
 (exact search) unless the store is made with ``ann`` settings (HNSW or IVF_FLAT).
+
+Milvus 2.3 servers allow one vector field per collection (2.4+ and Milvus Lite several). On such a
+server (found at creation from the server version, or from its refusal of the schema) the store
+is *split*: the data collection keeps ``id``, ``hash``, ``doc`` and the ``has_<column>`` flags
+(with a 2-dim placeholder vector), and each vector column gets a collection
+``<collection>__<column>`` holding ``id``, ``doc`` (so filters run there) and ``vec_<column>``
+for the products that have that vector. Writes go to the vector collections first and the data
+collection last (its hashes say what is stored, so a write cut short is redone by the next
+ingest); deletes go the other way round. The layout is the ``layout`` document of the meta
+collection (absent: one collection).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from shopfuse.store.attributes import attribute_type, check_attribute_name, coer
 from shopfuse.store.base import CheckReport, Damage, Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.filters import parse_filter, store_fields
 from shopfuse.store.integrity import VectorAudit
+from shopfuse.store.milvus_client import RetryingClient
 from shopfuse.store.milvus_filter import join_and, to_milvus
 
 __all__ = ["MilvusLocation", "MilvusStore", "is_milvus_uri", "parse_location", "read_document_at"]
@@ -50,7 +61,14 @@ MAX_ID = 65_535
 MAX_LIMIT = 16_384
 """Milvus answers at most this many rows per search or query call."""
 CHUNK = 1_000
+CONNECT_TIMEOUT = 10.0
+"""Seconds to wait for a Milvus server to answer when connecting."""
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+SINGLE, SPLIT = "single", "split"
+"""Store layouts: every vector field in the data collection, or one collection per vector column."""
+LAYOUTS = ("auto", SINGLE, SPLIT)
+PLACEHOLDER = "_v"
+"""A 2-dim vector field for collections that hold no real vectors (Milvus needs one in each)."""
 
 
 def is_milvus_uri(location: str | Path) -> bool:
@@ -133,18 +151,32 @@ class MilvusStore:
         self._client = _connect(self.location)
         if not self._client.has_collection(self.location.meta):
             raise StoreError(f"no shopfuse store at {self.location} (no {self.location.meta} collection)")
-        self._manifest = self._load_manifest()
-        self._client.load_collection(self.location.collection)
         self._client.load_collection(self.location.meta)
+        self._manifest = self._load_manifest()
+        self.layout = self.read_document("layout") or SINGLE
+        """``single`` (every vector field in the data collection) or ``split`` (see the module doc)."""
+        for name in self._collections():
+            self._client.load_collection(name)
 
     @classmethod
     def create(
-        cls, path: str | Path, columns: dict[str, EncoderInfo], *, ann: AnnSettings | None = None
+        cls,
+        path: str | Path,
+        columns: dict[str, EncoderInfo],
+        *,
+        ann: AnnSettings | None = None,
+        layout: str = "auto",
     ) -> MilvusStore:
-        """Make an empty store whose vector columns come from ``columns``; ``ann``: approximate search."""
+        """Make an empty store whose vector columns come from ``columns``; ``ann``: approximate search.
+
+        ``layout``: ``auto`` (one collection where the server allows several vector fields per
+        collection, else one per vector column), ``single`` or ``split``.
+        """
         location = parse_location(path)
         if not columns:
             raise StoreError("a store needs at least one vector column")
+        if layout not in LAYOUTS:
+            raise StoreError(f"unknown Milvus store layout {layout!r} (expected one of {', '.join(LAYOUTS)})")
         bad = [c for c in columns if not _NAME.match(c)]
         if bad:
             raise StoreError(f"vector column names must be letters, digits and underscores: {bad}")
@@ -153,11 +185,14 @@ class MilvusStore:
                 raise StoreError(f"a store already exists at {location}")
             location.folder.mkdir(parents=True, exist_ok=True)
         client = _connect(location)
-        if client.has_collection(location.meta) or client.has_collection(location.collection):
-            raise StoreError(f"a store already exists at {location} (collection {location.collection})")
+        names = [location.collection, location.meta, *(column_collection(location, c) for c in columns)]
+        taken = [name for name in names if client.has_collection(name)]
+        if taken:
+            raise StoreError(f"a store already exists at {location} (collections {', '.join(taken)})")
         manifest = StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}, ann=ann)
-        _create_collections(client, location, manifest)
+        chosen = _create_collections(client, location, manifest, _choose_layout(client, layout))
         _put_document(client, location.meta, "version", "0")
+        _put_document(client, location.meta, "layout", chosen)
         if location.folder is not None:
             manifest.save(location.folder / MANIFEST)
         else:
@@ -266,9 +301,29 @@ class MilvusStore:
         self.ensure_attributes(new_types)
         try:
             for start in range(0, len(rows), CHUNK):
-                self._client.upsert(self.location.collection, rows[start : start + CHUNK])
+                chunk = rows[start : start + CHUNK]
+                if self.layout == SPLIT:
+                    self._upsert_split(chunk)
+                else:
+                    self._client.upsert(self.location.collection, chunk)
         finally:
             self._bump_version()
+
+    def _upsert_split(self, rows: list[dict[str, Any]]) -> None:
+        """Vector collections first (rows with the vector upserted, the others deleted), data last."""
+        for column in self._manifest.columns:
+            flag, field = flag_field(column), vector_field(column)
+            having = [{"id": r["id"], "doc": r["doc"], field: r[field]} for r in rows if r[flag]]
+            lacking = [r["id"] for r in rows if not r[flag]]
+            if having:
+                self._client.upsert(column_collection(self.location, column), having)
+            if lacking:
+                self._client.delete(column_collection(self.location, column), filter=_id_in(lacking))
+        keep = {"id", "hash", "doc", *(flag_field(c) for c in self._manifest.columns)}
+        self._client.upsert(
+            self.location.collection,
+            [{**{k: v for k, v in r.items() if k in keep}, PLACEHOLDER: [0.0, 0.0]} for r in rows],
+        )
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete products by id; returns how many existed."""
@@ -278,6 +333,9 @@ class MilvusStore:
             found = self._client.query(
                 self.location.collection, filter=_id_in(chunk), output_fields=["id"], limit=len(chunk)
             )
+            if self.layout == SPLIT and chunk:  # vectors first: a cut-short delete leaves no orphan hit
+                for column in self._manifest.columns:
+                    self._client.delete(column_collection(self.location, column), filter=_id_in(chunk))
             if found:
                 # not ``ids=``: pymilvus quotes those with '...' and no escaping
                 self._client.delete(self.location.collection, filter=_id_in([row["id"] for row in found]))
@@ -318,9 +376,9 @@ class MilvusStore:
         if k <= 0:
             return []
         limit = min(k + 10, MAX_LIMIT)  # extra rows so that ties at the k-th score break by id
-        condition = join_and([f"{flag_field(column)} == true", self._filter(where) if where else ""])
+        condition = join_and([self._has(column), self._filter(where) if where else ""])
         found = self._client.search(
-            self.location.collection,
+            self._vector_collection(column),
             data=[query.tolist()],
             anns_field=vector_field(column),
             limit=limit,
@@ -339,7 +397,10 @@ class MilvusStore:
         info = self._manifest.encoder(column)
         ids: list[str] = []
         rows: list[Any] = []
-        for row in self._iterate(["id", vector_field(column)], f"{flag_field(column)} == true"):
+        rows_of = self._iterate(
+            ["id", vector_field(column)], self._has(column), self._vector_collection(column)
+        )
+        for row in rows_of:
             ids.append(row["id"])
             rows.append(row[vector_field(column)])
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(ids), info.dim)
@@ -350,9 +411,10 @@ class MilvusStore:
 
     def optimize(self) -> None:
         """Flush and compact the collection (Milvus merges small segments in the background)."""
-        self._client.flush(self.location.collection)
-        with contextlib.suppress(Exception):  # Milvus Lite has no compaction: nothing to do
-            self._client.compact(self.location.collection)
+        for name in self._collections():
+            self._client.flush(name)
+            with contextlib.suppress(Exception):  # Milvus Lite has no compaction: nothing to do
+                self._client.compact(name)
 
     def check(self) -> CheckReport:
         """Read every row: ids unique and as many as :meth:`count` says, vectors unit (or zero if absent).
@@ -377,13 +439,16 @@ class MilvusStore:
                 audit.add(column, ids, matrix.reshape(len(page), info.dim), flags)
 
         try:
-            page: list[dict[str, Any]] = []
-            for row in self._iterate(fields, ""):
-                page.append(row)
-                if len(page) == 4096:
-                    audit_page(page)
-                    page = []
-            audit_page(page)
+            if self.layout == SPLIT:
+                self._check_split(report, audit, seen)
+            else:
+                page: list[dict[str, Any]] = []
+                for row in self._iterate(fields, ""):
+                    page.append(row)
+                    if len(page) == 4096:
+                        audit_page(page)
+                        page = []
+                audit_page(page)
             counted = self.count()
         except Exception as exc:  # pymilvus raises its own MilvusException for unreadable segments
             report.problems.append(Damage(part, f"cannot be read ({type(exc).__name__}: {exc})"))
@@ -393,16 +458,69 @@ class MilvusStore:
             if counted != report.rows:
                 report.problems.append(Damage(part, f"counts {counted} products, {report.rows} were read"))
         report.vectors = dict(audit.read)
-        report.problems.extend(audit.damage(f"{part} (column {{column}})"))
+        where = f"collection {self.location.collection}__{{column}}" if self.layout == SPLIT else part
+        report.problems.extend(audit.damage(f"{where} (column {{column}})"))
         report.notes.append("Milvus keeps its own files: rows and vectors were read, there are no checksums")
         report.seconds = time.perf_counter() - start
         return report
+
+    def _check_split(self, report: CheckReport, audit: VectorAudit, seen: set[str]) -> None:
+        """The split layout: data rows, then each vector collection against the data rows' flags."""
+        flagged: dict[str, set[str]] = {c: set() for c in self._manifest.columns}
+        fields = ["id", *(flag_field(c) for c in flagged)]
+        for row in self._iterate(fields, ""):
+            seen.add(row["id"])
+            report.rows += 1
+            for column, having in flagged.items():
+                if row[flag_field(column)]:
+                    having.add(row["id"])
+        for column, info in self._manifest.encoders().items():
+            name = column_collection(self.location, column)
+            ids: list[str] = []
+            rows: list[Any] = []
+            for row in self._iterate(["id", vector_field(column)], "", name):
+                ids.append(row["id"])
+                rows.append(row[vector_field(column)])
+            matrix = np.asarray(rows, dtype=np.float32).reshape(len(ids), info.dim)
+            audit.add(column, ids, matrix, np.ones(len(ids), dtype=bool))
+            stray = sorted(set(ids) - flagged[column])
+            missing = sorted(flagged[column] - set(ids))
+            if stray:
+                report.problems.append(
+                    Damage(
+                        f"collection {name}", f"{len(stray)} vectors of products without one", tuple(stray)
+                    )
+                )
+            if missing:
+                report.problems.append(
+                    Damage(
+                        f"collection {name}", f"{len(missing)} flagged products lack a vector", tuple(missing)
+                    )
+                )
 
     def close(self) -> None:
         """Close the connection."""
         self._client.close()
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    def _collections(self) -> list[str]:
+        """The data collection and, in the split layout, one collection per vector column."""
+        if self.layout != SPLIT:
+            return [self.location.collection]
+        return [
+            self.location.collection,
+            *(column_collection(self.location, c) for c in self._manifest.columns),
+        ]
+
+    def _vector_collection(self, column: str) -> str:
+        """The collection holding ``column``'s vectors."""
+        self._manifest.encoder(column)  # a clear error for a column the store lacks
+        return column_collection(self.location, column) if self.layout == SPLIT else self.location.collection
+
+    def _has(self, column: str) -> str:
+        """The condition for rows that have a ``column`` vector (all rows of a split vector collection)."""
+        return "" if self.layout == SPLIT else f"{flag_field(column)} == true"
 
     def _search_params(self, limit: int, ef_search: int | None, nprobe: int | None) -> dict[str, Any]:
         ann = self._manifest.ann
@@ -416,16 +534,19 @@ class MilvusStore:
         """The Milvus expression for a filter over product fields and attributes."""
         if not where or not where.strip():
             return ""
-        return to_milvus(parse_filter(where, store_fields(self._manifest.attributes)), _field)
+        tree = parse_filter(where, store_fields(self._manifest.attributes))
+        return to_milvus(tree, _field, exists=self.layout == SPLIT)
 
     def _count(self, condition: str) -> int:
         rows = self._client.query(self.location.collection, filter=condition, output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
-    def _iterate(self, fields: list[str], condition: str) -> Iterator[dict[str, Any]]:
-        """Every row matching ``condition``, ``fields`` only, fetched in pages."""
+    def _iterate(
+        self, fields: list[str], condition: str, collection: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of ``collection`` (the data one by default) matching ``condition``, paged."""
         iterator = self._client.query_iterator(
-            self.location.collection, batch_size=4096, filter=condition, output_fields=fields
+            collection or self.location.collection, batch_size=4096, filter=condition, output_fields=fields
         )
         try:
             while page := iterator.next():
@@ -462,6 +583,8 @@ class MilvusStore:
             json.dumps(doc, allow_nan=False)
         except ValueError as exc:
             raise StoreError(f"product {p.id!r}: fields must be JSON (no NaN): {exc}") from exc
+        if self.layout == SPLIT:  # Milvus 2.3 filters test nulls as absent keys (``exists``)
+            doc = {k: v for k, v in doc.items() if v is not None}
         row: dict[str, Any] = {"id": p.id, "hash": record.content_hash, "doc": doc}
         for column, info in self._manifest.encoders().items():
             vector = record.vectors.get(column)
@@ -489,15 +612,43 @@ class MilvusStore:
         return row
 
 
+def column_collection(location: MilvusLocation, column: str) -> str:
+    """The collection of ``column``'s vectors in the split layout."""
+    return f"{location.collection}__{column}"
+
+
 def _connect(location: MilvusLocation) -> Any:
     """A ``MilvusClient`` for ``location``; connection failures become :class:`StoreError`."""
     pymilvus = require("pymilvus", "pymilvus", "milvus", "the Milvus store")
     if location.folder is not None:
         require("milvus_lite", "milvus-lite", "milvus", "the embedded Milvus Lite store")
+    where = (
+        str(location)
+        if location.folder
+        else f"{SCHEME}{location.uri.split('://', 1)[1]}/{location.collection}"
+    )
     try:
-        return pymilvus.MilvusClient(uri=location.uri, token=location.token)
+        client = pymilvus.MilvusClient(uri=location.uri, token=location.token, timeout=CONNECT_TIMEOUT)
     except Exception as exc:  # pymilvus raises MilvusException or grpc errors
-        raise StoreError(f"cannot connect to Milvus at {location}: {exc}") from exc
+        raise StoreError(
+            f"cannot connect to the Milvus server at {where}: {exc}; is it running, and are the host and "
+            "port right?"
+        ) from exc
+    return RetryingClient(client, where)
+
+
+def _choose_layout(client: Any, layout: str) -> str:
+    """``single``/``split`` as asked; for ``auto``, ``split`` on servers older than 2.4, else ``auto``."""
+    if layout != "auto":
+        return layout
+    try:
+        version = str(client.get_server_version())
+    except Exception:  # Milvus Lite and some proxies do not say: try the one-collection schema
+        return "auto"
+    found = re.match(r"v?(\d+)\.(\d+)", version)
+    if found and (int(found.group(1)), int(found.group(2))) < (2, 4):
+        return SPLIT
+    return "auto"
 
 
 def read_document_at(location: MilvusLocation, key: str) -> str | None:
@@ -514,26 +665,60 @@ def read_document_at(location: MilvusLocation, key: str) -> str | None:
         client.close()
 
 
-def _create_collections(client: Any, location: MilvusLocation, manifest: StoreManifest) -> None:
-    """The data collection (with its vector indexes) and the meta collection."""
+def _create_collections(client: Any, location: MilvusLocation, manifest: StoreManifest, layout: str) -> str:
+    """The data collection(s) with their vector indexes, and the meta collection; returns the layout.
+
+    ``auto``: one collection, or the split layout when the server refuses several vector fields.
+    """
+    if layout != SPLIT:
+        try:
+            _create_data(client, location.collection, manifest, list(manifest.columns), flags=True)
+            layout = SINGLE
+        except StoreError:
+            raise
+        except Exception as exc:  # pymilvus MilvusException
+            if layout != "auto" or "multiple vector fields" not in str(exc):
+                raise StoreError(f"cannot create the Milvus store at {location}: {exc}") from exc
+            layout = SPLIT
+    if layout == SPLIT:
+        for column in manifest.columns:
+            _create_data(client, column_collection(location, column), manifest, [column], flags=False)
+        _create_data(client, location.collection, manifest, [], flags=True)
+    _create_meta(client, location)
+    return layout
+
+
+def _create_data(client: Any, name: str, manifest: StoreManifest, columns: list[str], *, flags: bool) -> None:
+    """A collection with ``id``, ``doc``, the vector fields of ``columns`` and, with ``flags``,
+    ``hash`` and every column's flag (no vector field: the 2-dim placeholder)."""
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID)
-    schema.add_field("hash", DataType.VARCHAR, max_length=1024)
+    if flags:
+        schema.add_field("hash", DataType.VARCHAR, max_length=1024)
     schema.add_field("doc", DataType.JSON)
     index = client.prepare_index_params()
-    for column, info in manifest.encoders().items():
-        schema.add_field(flag_field(column), DataType.BOOL)
+    if flags:
+        for column in manifest.columns:
+            schema.add_field(flag_field(column), DataType.BOOL)
+    for column in columns:
+        info = manifest.encoder(column)
         schema.add_field(vector_field(column), DataType.FLOAT_VECTOR, dim=info.dim)
         kind, params = _index(manifest.ann)
         # pymilvus 3 sends build parameters as flat key/value pairs, which Milvus servers read;
         # Milvus Lite 3.2 reads only the legacy JSON "params" pair (servers accept it too)
         both = {**params, "params": params} if params else {}
         index.add_index(vector_field(column), index_type=kind, metric_type="IP", params=both)
-    client.create_collection(
-        location.collection, schema=schema, index_params=index, consistency_level="Strong"
-    )
+    if not columns:
+        schema.add_field(PLACEHOLDER, DataType.FLOAT_VECTOR, dim=2)
+        index.add_index(PLACEHOLDER, index_type="FLAT", metric_type="L2")
+    client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+
+
+def _create_meta(client: Any, location: MilvusLocation) -> None:
+    """The collection of documents: manifest, version, layout, engine config."""
+    from pymilvus import DataType
 
     meta = client.create_schema(auto_id=False, enable_dynamic_field=False)
     meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=256)
