@@ -17,7 +17,9 @@ from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
 from shopfuse.errors import StoreError
 from shopfuse.store.locate import read_engine_config, work_folder
+from shopfuse.store.milvus import MilvusStore
 from tests.conftest import write_subset
+from tests.helpers import milvus_server as real_milvus_server
 from tests.helpers.processes import free_port, listening
 
 pytest.importorskip("milvus_lite")
@@ -105,3 +107,49 @@ def test_a_milvus_store_without_video_columns_stores_video_products_with_a_warni
     assert warned == {"video", "speech", "audio"}
     assert "video" not in engine.store.manifest.columns
     assert engine.store.get(["clip-narrated"])  # kept for its title
+
+
+@pytest.fixture(scope="session")
+def real_milvus() -> Iterator[str]:
+    """``host:port`` of the session's real Milvus 2.3 server (``milvus-server``)."""
+    address = real_milvus_server.acquire()
+    yield address
+    real_milvus_server.release()
+
+
+def test_ingest_search_filter_reingest_delete_on_a_real_milvus_server(
+    real_milvus: str, fashion_csv: Path, tmp_path: Path
+) -> None:
+    """A real Milvus 2.3 server (one vector field per collection): the split layout end to end."""
+    catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(24)))
+    uri = f"milvus://{real_milvus}/e2e_{tmp_path.name[-8:].replace('-', '_')}"
+    engine = Engine.open(uri)
+    report = engine.ingest(catalog, FASHION_MAPPING, progress=False)
+    assert report.added == 24 and engine.store.count() == 24
+    store = engine.store
+    assert isinstance(store, MilvusStore) and store.layout == "split"
+    assert store.check().ok
+
+    reopened = Engine.open(uri, create=False)
+    assert reopened.ingest(catalog, FASHION_MAPPING, progress=False).unchanged == 24
+    first = reopened.store.get(reopened.store.vectors("text")[0][:1])[0]
+    assert reopened.search_text(first["title"], k=5)[0].id == first["id"]
+    gender = first["attributes"]["gender"]
+    filtered = reopened.search_text(first["title"], k=5, where=f"gender = '{gender}'")
+    assert filtered and all(h.attributes["gender"] == gender for h in filtered)
+
+    smaller = write_subset(fashion_csv, tmp_path / "c2.csv", list(range(20)))  # 4 products left the file
+    again = reopened.ingest(smaller, FASHION_MAPPING, progress=False)
+    assert (again.unchanged, again.deleted) == (20, 4) and reopened.store.count() == 20
+    assert reopened.store.modality_counts()["text"] == 20  # the vector collections followed
+
+    assert reopened.store.delete([first["id"]]) == 1 and reopened.store.count() == 19
+    assert first["id"] not in {h.id for h in reopened.search_text(first["title"], k=10)}
+    assert reopened.store.check().ok
+    real_milvus_server.drop_collections(real_milvus, uri.rsplit("/", 1)[1])
+
+
+def test_an_unreachable_milvus_server_is_a_store_error_naming_the_uri() -> None:
+    uri = f"milvus://127.0.0.1:{free_port()}/products"
+    with pytest.raises(StoreError, match=f"cannot connect to the Milvus server at {uri}"):
+        MilvusStore(uri)
