@@ -121,16 +121,29 @@ def _node_ports() -> list[str]:
     return [part for option in options for part in (option, str(free_port()))]
 
 
+def _names(entry: Path, marker: str) -> bool:
+    """Whether process ``entry`` names ``marker`` in its command line or holds a file under it open.
+
+    Ray's agents rename themselves (``ray::DashboardAgent``), so the command line alone misses them;
+    every process of a cluster keeps a log file of its session (under the temp dir) open.
+    """
+    if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+        return True
+    for fd in (entry / "fd").iterdir():
+        with suppress(OSError):
+            if os.readlink(fd).startswith(marker):
+                return True
+    return False
+
+
 def _pids_of(marker: str) -> list[int]:
-    """Processes of this user whose command line names ``marker`` (this run's Ray temp dir)."""
+    """Processes of this user that belong to this run's cluster (``marker``: its Ray temp dir)."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if entry.stat().st_uid != os.getuid():
-                continue
-            if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+            if entry.stat().st_uid == os.getuid() and _names(entry, marker):
                 pids.append(int(entry.name))
         except OSError:
             continue
