@@ -115,8 +115,12 @@ def wait_healthy(server: MilvusServer, timeout: float) -> None:
 
 
 def _log_tail(server: MilvusServer) -> str:
-    log = server.data / "server.log"
-    return log.read_text(errors="replace")[-2000:] if log.exists() else ""
+    """The end of the launcher's output and of the server's own error log."""
+    parts = []
+    for log in (server.data / "server.log", server.data / "logs" / "milvus-stderr.log"):
+        if log.exists():
+            parts.append(f"{log.name}: {log.read_text(errors='replace')[-1500:]}")
+    return "\n".join(parts)
 
 
 def drop_collections(address: str, prefix: str) -> None:
