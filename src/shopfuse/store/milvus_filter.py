@@ -47,7 +47,7 @@ def _pair(node: Filter, resolve: Callable[[str], str], exists: bool = False) -> 
     field = resolve(node.field)
     null, present = _null_tests(field, exists)
     if isinstance(node, IsNull):
-        return null, present
+        return f"({null})", f"({present})"
     if isinstance(node, Comparison):
         return _known(present, f"({field} {_OPERATORS[node.op]} {_value(node.value)})")
     if isinstance(node, In):
@@ -72,10 +72,10 @@ def _prefix_pattern(pattern: str) -> bool:
 def _null_tests(field: str, exists: bool) -> Pair:
     """``(field is null, field is not null)`` in the dialect; a plain field (the id) is never null."""
     if not exists:
-        return f"({field} is null)", f"({field} is not null)"
+        return f"{field} is null", f"{field} is not null"
     if not field.startswith("doc["):
-        return f'({field} == "")', f'({field} != "")'
-    return f"(not exists {field})", f"(exists {field})"
+        return f'{field} == ""', f'{field} != ""'
+    return f"not (exists {field})", f"(exists {field})"  # parenthesised: 2.3 binds ``exists`` loosely
 
 
 def _known(present: str, true: str) -> Pair:
