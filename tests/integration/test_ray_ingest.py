@@ -24,6 +24,7 @@ from shopfuse.catalog.load import load_catalog
 from shopfuse.config import EngineConfig
 from shopfuse.demo import FASHION_MAPPING
 from shopfuse.engine import Engine
+from shopfuse.store.locate import open_store
 from tests.conftest import write_subset
 
 if importlib.util.find_spec("ray") is None and not os.environ.get("SHOPFUSE_REQUIRE_RAY"):
@@ -118,6 +119,12 @@ from shopfuse.demo import FASHION_MAPPING
 from shopfuse.distributed.ray_ingest import ray_ingest
 from shopfuse.engine import Engine
 engine = Engine.open(sys.argv[1], EngineConfig(ocr="off"))
+import time
+write = engine.store.upsert
+def slow_upsert(records):  # a slow writer: the kill must land between two committed batches
+    write(records)
+    time.sleep(1.0)
+engine.store.upsert = slow_upsert
 ray_ingest(load_catalog(sys.argv[2], FASHION_MAPPING), engine.store, engine.product_encoder(),
            address=sys.argv[3], batch_size=8, progress=False)
 """
@@ -135,10 +142,10 @@ def test_resume_after_killed_driver(fashion_csv: Path, ray_address: str, tmp_pat
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline and driver.poll() is None:
-            stored = len(Engine.open(store, create=False).store.hashes())
+            stored = len(open_store(store).hashes())  # the store alone: opening an Engine loads models
             if stored >= 16:
                 break
-            time.sleep(0.5)
+            time.sleep(0.2)
         assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
         driver.send_signal(signal.SIGKILL)
     finally:

