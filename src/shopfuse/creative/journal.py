@@ -9,7 +9,7 @@ the next row opens a new one, so a torn line is never followed by more rows in i
 
 Rows hold ``timestamp`` (ISO, UTC), ``action``, ``position`` (optional), ``reward``,
 ``propensity``, ``policy``, ``impression_id`` and ``context`` (an object of scalars).
-:func:`read_journal` reads the folder into a :class:`~shopfuse.creative.logs.BanditLog`;
+:func:`read_journal` reads the folder into a :class:`~shopfuse.creative.bandit_log.BanditLog`;
 :func:`export_journal` writes it as CSV or Parquet that :func:`~shopfuse.creative.logs.read_log`
 reads (``shopfuse creative evaluate --log``).
 """
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from shopfuse.creative.logs import BanditLog
+from shopfuse.creative.bandit_log import BanditLog
 from shopfuse.errors import CatalogError, ConfigError
 
 __all__ = ["FIELDS", "ROWS_PER_PART", "Journal", "export_journal", "journal_rows", "read_journal"]
