@@ -24,9 +24,9 @@ parsing and evaluating any accepted filter small: an attacker's
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlglot import exp, tokens
 from sqlglot.dialects.dialect import Dialect
@@ -55,6 +55,7 @@ __all__ = [
     "Value",
     "parse_filter",
     "store_fields",
+    "to_arrow",
     "to_sql",
 ]
 
@@ -246,6 +247,52 @@ def to_sql(node: Filter) -> str:
     if isinstance(node, Like):
         return f"({name} LIKE {_sql_value(node.pattern)})"
     return f"({name} IS NULL)"
+
+
+def to_arrow(node: Filter, columns: Collection[str]) -> Any:
+    """A PyArrow compute expression for ``node``, with SQL's three-valued logic (as :func:`to_sql`).
+
+    For filtering a table held in memory (``table.filter(expression)`` keeps the rows where it is
+    true). ``IN`` is written as ORed equalities so that a null field stays unknown under ``NOT``,
+    as in SQL; a field ``columns`` lacks is all nulls, as a column Lance adds later would be.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def field(name: str) -> Any:
+        return pc.field(name) if name in columns else pc.scalar(pa.scalar(None, pa.null()))
+
+    def build(item: Filter) -> Any:
+        if isinstance(item, And | Or):
+            parts = [build(part) for part in item.items]
+            joined = parts[0]
+            for part in parts[1:]:
+                joined = (joined & part) if isinstance(item, And) else (joined | part)
+            return joined
+        if isinstance(item, Not):
+            return ~build(item.item)
+        value = field(item.field)
+        if isinstance(item, Comparison):
+            return _ARROW_OPS[item.op](value, pc.scalar(item.value))
+        if isinstance(item, In):
+            return build(Or(tuple(Comparison(item.field, "=", v) for v in item.values)))
+        if isinstance(item, Between):
+            return (value >= pc.scalar(item.low)) & (value <= pc.scalar(item.high))
+        if isinstance(item, Like):
+            return pc.match_like(value, item.pattern)
+        return value.is_null()
+
+    return build(node)
+
+
+_ARROW_OPS: dict[Operator, Callable[[Any, Any], Any]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
 
 def _sql_name(name: str) -> str:

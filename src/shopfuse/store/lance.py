@@ -11,6 +11,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 import pyarrow as pa
+from pyarrow.dataset import dataset
 
 from shopfuse.config import AnnSettings
 from shopfuse.encoders.base import EncoderInfo
@@ -20,7 +21,7 @@ from shopfuse.registry import registry
 from shopfuse.store.ann import AnnIndex
 from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Record, StoredHit, StoreManifest, check_query
-from shopfuse.store.filters import parse_filter, store_fields, to_sql
+from shopfuse.store.filters import Filter, parse_filter, store_fields, to_arrow, to_sql
 from shopfuse.store.integrity import INTEGRITY_FILE, TableIntegrity, damaged
 
 __all__ = ["LanceStore"]
@@ -91,6 +92,7 @@ class LanceStore:
         self._snapshots: dict[str, tuple[int, Any]] = {}
         self._reload_locks: dict[str, threading.Lock] = {}
         self._ann: dict[str, tuple[int, AnnIndex]] = {}
+        self._field_row_cache: dict[str, tuple[tuple[int, int], np.ndarray, pa.Table, list[str]]] = {}
         self._integrity = TableIntegrity(self.path, TABLE_FOLDER)  # read before the table: see check_open
         with self._integrity.reading():
             if TABLE in self._db.list_tables().tables:
@@ -126,9 +128,15 @@ class LanceStore:
         return 0 if self._table is None else int(self._table.version)
 
     def ids_where(self, where: str) -> list[str]:
-        """Ids of the products matching the filter ``where`` (see :mod:`shopfuse.store.filters`)."""
-        sql = self._filter_sql(where)
-        return [] if self._table is None else self._matching(sql)
+        """Ids of the products matching ``where`` (see :meth:`_field_matches`)."""
+        tree = parse_filter(where, store_fields(self._manifest.attributes))
+        if self._table is None:
+            return []
+        fields = self._fields()
+        if fields is None:
+            return self._matching(to_sql(tree))
+        table = fields[0]
+        return list(table.column("id").take(self._field_matches(table, tree)).to_pylist())
 
     def count(self) -> int:
         """Number of products."""
@@ -215,35 +223,86 @@ class LanceStore:
         k: int = 10,
         where: str | None = None,
     ) -> list[StoredHit]:
-        """Exact top-``k`` by inner product in ``column``, among rows that match ``where``.
+        """Top-``k`` by inner product in ``column``, among rows that match ``where``; ties by id.
 
         Scores come from the column's matrix held in memory (reloaded when the table changes);
-        Lance re-reads a flat column on every query, ten times slower. ``where`` is evaluated
-        by Lance and masks the scores. Unfiltered searches of a big column in a store with
-        ``ann`` settings use the approximate index instead (see :meth:`_approximate`).
+        Lance re-reads a flat column on every query, ten times slower. ``where`` becomes a mask
+        over the matrix (see :meth:`_allowed`). Exact, except in a store with ``ann`` settings
+        whose column holds at least ``ann.min_rows`` vectors: unfiltered searches, and filtered
+        ones whose filter matches at least ``ann.min_rows`` of them, use the approximate index
+        (see :meth:`_approximate`); a filter matching fewer is scored exactly over its matches.
         """
         query = check_query(self._manifest, column, vector, encoder)
-        sql = self._filter_sql(where) if where and where.strip() else None
+        fields = store_fields(self._manifest.attributes)
+        tree = parse_filter(where, fields) if where and where.strip() else None
         if self._table is None or k <= 0:
             return []
         ids, matrix, position = self._matrix(column)
         ann = self._manifest.ann
-        if ann is not None and sql is None and len(ids) >= max(ann.min_rows, 1):
-            return self._approximate(column, query, k, ids, matrix)
-        scores = matrix @ query
-        if sql is not None:
-            allowed = self._matching(f"{flag_field(column)} AND {sql}")
-            keep = np.zeros(len(ids), dtype=bool)
-            keep[[position[i] for i in allowed if i in position]] = True
-            scores = np.where(keep, scores, -np.inf)
-        order = _top_k(scores, ids, k)
+        least = max(ann.min_rows, 1) if ann is not None else None
+        if tree is None:
+            if least is not None and len(ids) >= least:
+                return self._approximate(column, query, k, ids, matrix)
+            scores = matrix @ query
+            return self._hits(ids, scores, _top_k(scores, ids.__getitem__, k))
+        allowed = self._allowed(column, tree, ids, position)
+        rows = np.flatnonzero(allowed)
+        if least is not None and len(rows) >= least:
+            return self._approximate(column, query, k, ids, matrix, allowed=allowed)
+        scores = matrix[rows] @ query
+        best = _top_k(scores, lambda i: ids[rows[i]], k)
+        return self._hits([ids[r] for r in rows[best]], scores[best], list(range(len(best))))
+
+    def _hits(self, ids: Sequence[str], scores: np.ndarray, order: list[int]) -> list[StoredHit]:
+        """Hits for rows ``order`` of ``ids``/``scores``, with their stored fields."""
         rows = {row["id"]: row for row in self.get([ids[i] for i in order])}
         # vectors and fields are snapshots loaded apart: a product deleted between them is skipped
         return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order if ids[i] in rows]
 
-    def _filter_sql(self, where: str) -> str:
-        """DataFusion SQL for the user's filter, written from its parsed tree (no user text passes)."""
-        return to_sql(parse_filter(where, store_fields(self._manifest.attributes)))
+    def _allowed(self, column: str, tree: Filter, ids: list[str], position: dict[str, int]) -> np.ndarray:
+        """Which rows of ``column``'s matrix match the filter ``tree``, as a boolean mask."""
+        allowed = np.zeros(len(ids), dtype=bool)
+        fields = self._fields()
+        if fields is None:
+            found = self._matching(f"{flag_field(column)} AND {to_sql(tree)}")
+            allowed[[position[i] for i in found if i in position]] = True
+            return allowed
+        table = fields[0]
+        rows = self._field_rows(column, table, ids, position)[self._field_matches(table, tree)]
+        allowed[rows[rows >= 0]] = True
+        return allowed
+
+    def _field_matches(self, table: pa.Table, tree: Filter) -> np.ndarray:
+        """Rows of the in-memory fields ``table`` matching ``tree``, evaluated by Arrow.
+
+        8 ms at a million products, against ~400 ms for a Lance scan returning the ids; stores
+        too big to hold their fields (over ``FIELD_CACHE_ROWS``) ask Lance instead.
+        """
+        try:
+            keep = dataset(table).to_table(columns={"keep": to_arrow(tree, table.column_names)})
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise FilterError(
+                "invalid filter: the store could not evaluate it; check that each value has its field's "
+                "type (text in 'quotes', numbers and TRUE/FALSE bare)"
+            ) from exc
+        return np.flatnonzero(keep.column("keep").fill_null(False).to_numpy(zero_copy_only=False))
+
+    def _field_rows(
+        self, column: str, table: pa.Table, ids: list[str], position: dict[str, int]
+    ) -> np.ndarray:
+        """The matrix row of each row of the in-memory fields ``table`` (-1: no ``column`` vector).
+
+        Computed once per pair of snapshots (they are loaded apart, so matched by id).
+        """
+        key = (id(table), id(ids))
+        cached = self._field_row_cache.get(column)
+        if cached is None or cached[0] != key:
+            rows = np.fromiter(
+                (position.get(pid, -1) for pid in table.column("id").to_pylist()), np.int64, table.num_rows
+            )
+            cached = (key, rows, table, ids)  # the objects stay alive, so their ids stay theirs
+            self._field_row_cache[column] = cached
+        return cached[1]
 
     def _matching(self, sql: str) -> list[str]:
         """Ids of the rows matching our ``sql``; Lance's errors quote it and hidden columns, so stay here."""
@@ -256,17 +315,27 @@ class LanceStore:
             ) from exc
 
     def _approximate(
-        self, column: str, query: np.ndarray, k: int, ids: list[str], matrix: np.ndarray
+        self,
+        column: str,
+        query: np.ndarray,
+        k: int,
+        ids: list[str],
+        matrix: np.ndarray,
+        *,
+        allowed: np.ndarray | None = None,
     ) -> list[StoredHit]:
-        """Top-``k`` from the column's FAISS index (rebuilt when the table changes), ties by id."""
+        """Top-``k`` from the column's FAISS index (rebuilt when the table changes), ties by id.
+
+        ``allowed``: only those rows of the matrix (a filter's matches).
+        """
         assert self._manifest.ann is not None
         version = self._table.version
         cached = self._ann.get(column)
-        if cached is None or cached[0] != version:
+        if cached is None or cached[0] != version or cached[1].rows != len(ids):
             cached = (version, AnnIndex(matrix, self._manifest.ann))
             self._ann[column] = cached
         # a few extra candidates so that ties at the k-th score are broken by id, as in exact search
-        scores, rows = cached[1].search(query, k + 10)
+        scores, rows = cached[1].search(query, k + 10, allowed=allowed)
         found = [(float(s), ids[r]) for s, r in zip(scores[0], rows[0], strict=True) if r >= 0]
         found.sort(key=lambda pair: (-pair[0], pair[1]))
         found = found[:k]
@@ -479,11 +548,11 @@ class LanceStore:
         return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _top_k(scores: np.ndarray, ids: list[str], k: int) -> list[int]:
-    """Indices of the ``k`` best finite scores, best first, ties broken by id."""
+def _top_k(scores: np.ndarray, name: Callable[[int], str], k: int) -> list[int]:
+    """Indices of the ``k`` best finite scores, best first, ties broken by ``name(index)`` (the id)."""
     finite = np.flatnonzero(np.isfinite(scores))
     if finite.size > k:
         # keep everything tied with the k-th score so the id tie-break stays exact
         kth = np.partition(scores[finite], finite.size - k)[finite.size - k]
         finite = finite[scores[finite] >= kth]
-    return sorted(finite.tolist(), key=lambda i: (-float(scores[i]), ids[i]))[:k]
+    return sorted(finite.tolist(), key=lambda i: (-float(scores[i]), name(i)))[:k]

@@ -45,6 +45,7 @@ def test_lance_errors_in_a_filtered_scan_name_no_sql_or_hidden_columns(
         return scan(columns, where)
 
     monkeypatch.setattr(store, "_scan", failing)
+    monkeypatch.setattr(store, "_fields", lambda wait=False: None)  # a store too big to hold its fields
     for call in (
         lambda: store.ids_where("size = 1"),
         lambda: store.search("text", vector, encoder=INFO, k=1, where="size = 1"),
@@ -52,3 +53,62 @@ def test_lance_errors_in_a_filtered_scan_name_no_sql_or_hidden_columns(
         with pytest.raises(FilterError, match=r"^invalid filter: the store could not evaluate it") as caught:
             call()
         assert not any(word in str(caught.value) for word in ("_vec_", "_hash", "_has_", "`size`"))
+
+
+def test_filters_evaluated_in_memory_agree_with_lance_and_restrict_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrow evaluates filters over the fields held in memory; Lance (SQL) does for stores too big
+    # to hold them: both must keep the same rows, and search must return only (and all) of them
+    from tests.contracts.test_stores import FILTER_CASES
+
+    store = LanceStore.create(tmp_path / "s", {"text": INFO})
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        attributes: dict[str, Any] = {
+            "gender": (None, "Women", "Men", "Kids")[i % 4],
+            "size": None if i % 5 == 0 else i % 10,
+            "price": i / 4,
+            "colour group": "it's red" if i % 3 == 0 else "blue",
+            "sale": i % 2 == 0,
+        }
+        vector = rng.normal(size=4).astype(np.float32)
+        product = Product(id=f"p{i}", title=f"title {i}", attributes=attributes)
+        store.upsert([Record(product, f"h{i}", {"text": vector / np.linalg.norm(vector)})])
+    query = np.array([1, 0, 0, 0], np.float32)
+    in_memory = {}
+    for where, _ in FILTER_CASES:
+        in_memory[where] = sorted(store.ids_where(where))
+        hits = store.search("text", query, encoder=INFO, k=100, where=where)
+        assert sorted(h.id for h in hits) == in_memory[where], where
+        assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert any(in_memory.values()) and not all(len(v) == 24 for v in in_memory.values())
+    monkeypatch.setattr(store, "_fields", lambda wait=False: None)  # now every filter goes to Lance
+    for where, _ in FILTER_CASES:
+        assert sorted(store.ids_where(where)) == in_memory[where], where
+        hits = store.search("text", query, encoder=INFO, k=100, where=where)
+        assert sorted(h.id for h in hits) == in_memory[where], where
+
+
+def test_filtered_search_uses_the_index_only_for_filters_matching_many_rows(tmp_path: Path) -> None:
+    from shopfuse.config import AnnSettings
+
+    wide = EncoderInfo("w", "1", 16, "space-w")
+    settings = AnnSettings(kind="ivf", min_rows=300, nlist=8)
+    store = LanceStore.create(tmp_path / "s", {"text": wide}, ann=settings)
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(1000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.upsert(
+        [
+            Record(Product(id=f"v{i}", attributes={"half": i % 2 == 0, "few": i < 50}), f"h{i}", {"text": v})
+            for i, v in enumerate(vectors)
+        ]
+    )
+    for where, matches in (("few = TRUE", 50), ("half = TRUE", 500)):
+        hits = store.search("text", vectors[7], encoder=wide, k=10, where=where)
+        allowed = [i for i in range(1000) if (i % 2 == 0 if where.startswith("half") else i < 50)]
+        exact = sorted(allowed, key=lambda i: -float(vectors[i] @ vectors[7]))[:10]
+        assert [h.id for h in hits][:5] == [f"v{i}" for i in exact][:5], where
+        assert all(int(h.id[1:]) in allowed for h in hits)
+        assert ("text" in store._ann) == (matches >= 300)  # only the broad filter built the index
