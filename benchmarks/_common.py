@@ -156,3 +156,14 @@ def dir_size_mib(path: Path) -> float:
     """Disk use of every file under ``path``, in MiB."""
     total = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return round(total / 2**20, 2)
+
+
+COPY_HEADERS = ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D", "dist-2", "cover", "contra", "PARENT-F")
+"""Columns of :func:`copy_scores`, for the copy benchmarks' tables."""
+
+
+def copy_scores(result: dict[str, Any]) -> list[Any]:
+    """A copy system's reference metrics and fact checks (its ``metrics``, ``facts``) as table cells."""
+    m, f = result["metrics"], result["facts"]
+    scores = ("bleu4", "meteor", "rouge_l", "cider_d", "distinct_2")
+    return [*(m[s] for s in scores), f["coverage"], f["contradiction_rate"], f["parent"]["f"]]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import print_table, write_results
+from _common import COPY_HEADERS, copy_scores, print_table, write_results
 from copy_reference import retrieval_baseline
 from data.copy_data import CopySplit, advertisegen, hm_articles
 
@@ -100,39 +100,14 @@ def main() -> None:
             "phrases_title",
             "phrases_paragraph_shop_plan",
         ):
-            m, f = res[system]["metrics"], res[system]["facts"]
+            f = res[system]["facts"]
+            unsupported = f["unsupported_rate"] if "unsupported_rate" in f else f.get("unsupported")
             rows.append(
-                [
-                    name,
-                    system,
-                    m["bleu4"],
-                    m["meteor"],
-                    m["rouge_l"],
-                    m["cider_d"],
-                    m["distinct_2"],
-                    f["coverage"],
-                    f["contradiction_rate"],
-                    f["unsupported_rate"] if "unsupported_rate" in f else f.get("unsupported"),
-                    f["parent"]["f"],
-                    res[system].get("ms_per_product", ""),
-                ]
+                [name, system, *copy_scores(res[system]), unsupported, res[system].get("ms_per_product", "")]
             )
     print_table(
         "Copy generators on held-out products",
-        [
-            "set",
-            "system",
-            "BLEU-4",
-            "METEOR",
-            "ROUGE-L",
-            "CIDEr-D",
-            "dist-2",
-            "cover",
-            "contra",
-            "unsup",
-            "PARENT-F",
-            "ms",
-        ],
+        ["set", "system", *COPY_HEADERS, "unsup", "ms"],
         rows,
     )
     write_results("copy_generation", {"seed": SEED, "test_share": TEST_SHARE}, results)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from _common import print_table, write_results
+from _common import COPY_HEADERS, copy_scores, print_table, write_results
 from data.copy_data import CopySplit, advertisegen, hm_articles, write_jsonl
 
 from shopfuse.content.claims import Lexicon
@@ -107,39 +107,19 @@ def main() -> None:
     }
     rows = []
     for name, res in results.items():
-        m, f = res["retrieval_baseline"]["metrics"], res["retrieval_baseline"]["facts"]
+        human = res["human_copy_facts"]
         rows.append(
             [
                 name,
                 res["test_products"],
-                m["bleu4"],
-                m["meteor"],
-                m["rouge_l"],
-                m["cider_d"],
-                m["distinct_2"],
-                f["coverage"],
-                f["contradiction_rate"],
-                f["parent"]["f"],
-                res["human_copy_facts"]["coverage"],
-                res["human_copy_facts"]["contradiction_rate"],
+                *copy_scores(res["retrieval_baseline"]),
+                human["coverage"],
+                human["contradiction_rate"],
             ]
         )
     print_table(
         "Retrieval baseline (nearest training product's copy)",
-        [
-            "set",
-            "n",
-            "BLEU-4",
-            "METEOR",
-            "ROUGE-L",
-            "CIDEr-D",
-            "dist-2",
-            "cover",
-            "contra",
-            "PARENT-F",
-            "human cover",
-            "human contra",
-        ],
+        ["set", "n", *COPY_HEADERS, "human cover", "human contra"],
         rows,
     )
     zh = results["advertisegen_zh"]["retrieval_baseline"]["chatglm"]
