@@ -10,6 +10,7 @@ are the attributes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from shopfuse.catalog.mapping import FieldMapping
 from shopfuse.content.facts import ProductFacts, parse_key_values
 from shopfuse.errors import CatalogError
 
-__all__ = ["MAX_LINE_BYTES", "load_products"]
+__all__ = ["MAX_LINE_BYTES", "catalog_records", "jsonl_objects", "load_products"]
 
 MAX_LINE_BYTES = 1 << 20
 """A longer line is refused (a product's text and attributes fit in far less)."""
@@ -29,7 +30,7 @@ def load_products(path: str | Path, mapping: FieldMapping | None = None) -> list
     if not file.is_file():
         raise CatalogError(f"{file}: no such catalogue file")
     if file.suffix.lower() in (".jsonl", ".ndjson") and _nested(file):
-        return _read_jsonl(file)
+        return [facts for _, facts in catalog_records(file)]
     from shopfuse.catalog.load import load_catalog
 
     catalog = load_catalog(file, mapping)
@@ -64,10 +65,18 @@ def _nested(file: Path) -> bool:
     return True
 
 
-def _read_jsonl(file: Path) -> list[ProductFacts]:
-    out: list[ProductFacts] = []
-    seen: dict[str, int] = {}
-    with file.open("rb") as handle:
+def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of each non-blank line of a JSON-lines file, read as it goes.
+
+    A missing file, a line over :data:`MAX_LINE_BYTES`, a line that is not JSON (or not UTF-8) or
+    not an object is a :class:`CatalogError` naming the file (and the line).
+    """
+    file = Path(path)
+    try:
+        handle = file.open("rb")
+    except OSError as exc:
+        raise CatalogError(f"{file}: cannot read ({exc.strerror or exc})") from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -75,19 +84,29 @@ def _read_jsonl(file: Path) -> list[ProductFacts]:
                 raise CatalogError(f"{file}:{number}: line longer than {MAX_LINE_BYTES} bytes")
             try:
                 row = json.loads(raw)
-            except ValueError as exc:
-                raise CatalogError(f"{file}:{number}: not JSON ({exc})") from None
+            except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes not UTF-8
+                detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                raise CatalogError(f"{file}:{number}: not valid JSON ({detail})") from None
             if not isinstance(row, dict):
-                raise CatalogError(f"{file}:{number}: expected an object, got {type(row).__name__}")
-            try:
-                facts = ProductFacts.from_record(_record(row, number))
-            except CatalogError as exc:
-                raise CatalogError(f"{file}:{number}: {exc}") from None
-            if facts.id in seen:
-                raise CatalogError(f"{file}:{number}: id {facts.id!r} already on line {seen[facts.id]}")
-            seen[facts.id] = number
-            out.append(facts)
-    return out
+                raise CatalogError(f"{file}:{number}: a line must be a JSON object, not {type(row).__name__}")
+            yield number, row
+
+
+def catalog_records(path: str | Path) -> Iterator[tuple[dict[str, Any], ProductFacts]]:
+    """Each product of a content-format JSONL catalogue (see the module doc): its record (a Taobao-style
+    line as attributes and description, ``id`` as the facts' id) and its facts. A bad line or an id
+    given twice is a :class:`CatalogError` naming the file and line."""
+    seen: dict[str, int] = {}
+    for number, row in jsonl_objects(path):
+        try:
+            record = _record(row, number)
+            facts = ProductFacts.from_record(record)
+        except CatalogError as exc:
+            raise CatalogError(f"{path}:{number}: {exc}") from None
+        if facts.id in seen:
+            raise CatalogError(f"{path}:{number}: id {facts.id!r} already on line {seen[facts.id]}")
+        seen[facts.id] = number
+        yield {**record, "id": facts.id}, facts
 
 
 def _record(row: dict[str, Any], number: int) -> dict[str, Any]:

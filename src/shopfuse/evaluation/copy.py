@@ -17,15 +17,15 @@ The readers (:func:`read_candidates`, :func:`read_references`, :func:`read_catal
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from shopfuse.content.catalog import catalog_records, jsonl_objects
 from shopfuse.content.facts import ProductFacts
 from shopfuse.content.text import language, words
 from shopfuse.errors import CatalogError, ConfigError
@@ -65,24 +65,6 @@ CHATGLM_ADVERTISEGEN = {
 # --- reading ------------------------------------------------------------------------------------
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` of each non-blank line; an error names the file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: cannot read: {exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CatalogError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise CatalogError(f"{path}:{number}: a line must be a JSON object, not {type(row).__name__}")
-        yield number, row
-
-
 def _row_id(path: Path, number: int, row: Mapping[str, Any], seen: dict[str, int]) -> str:
     raw = row.get("id")
     if raw is None or isinstance(raw, dict | list) or not str(raw).strip():
@@ -106,7 +88,7 @@ def read_candidates(path: Path) -> dict[str, str]:
     """``{id: text}`` from JSONL lines ``{"id", "text"}``; missing/duplicate ids and empty texts refused."""
     seen: dict[str, int] = {}
     out: dict[str, str] = {}
-    for number, row in _jsonl(path):
+    for number, row in jsonl_objects(path):
         key = _row_id(path, number, row, seen)
         out[key] = _text(path, number, row.get("text"), "text")
     return out
@@ -116,7 +98,7 @@ def read_references(path: Path) -> dict[str, list[str]]:
     """``{id: [texts]}`` from JSONL lines ``{"id", "text"}`` or ``{"id", "texts": [...]}``."""
     seen: dict[str, int] = {}
     out: dict[str, list[str]] = {}
-    for number, row in _jsonl(path):
+    for number, row in jsonl_objects(path):
         key = _row_id(path, number, row, seen)
         if "texts" in row:
             texts = row["texts"]
@@ -133,16 +115,7 @@ def read_references(path: Path) -> dict[str, list[str]]:
 def read_catalog(path: Path) -> dict[str, dict[str, Any]]:
     """``{id: record}`` from a catalogue JSONL (``id``, optional ``title``, ``description``, ``lang``,
     ``attributes``); every record is checked by :meth:`ProductFacts.from_record`."""
-    seen: dict[str, int] = {}
-    out: dict[str, dict[str, Any]] = {}
-    for number, row in _jsonl(path):
-        key = _row_id(path, number, row, seen)
-        try:
-            ProductFacts.from_record(row)
-        except CatalogError as exc:
-            raise CatalogError(f"{path}:{number}: {exc}") from exc
-        out[key] = {**row, "id": key}
-    return out
+    return {record["id"]: record for record, _ in catalog_records(path)}
 
 
 # --- rules --------------------------------------------------------------------------------------

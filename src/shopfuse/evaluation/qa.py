@@ -18,7 +18,6 @@ Reported:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shopfuse.content.catalog import jsonl_objects
 from shopfuse.content.text import is_chinese, words
 from shopfuse.errors import CatalogError
 from shopfuse.optional import require
@@ -107,22 +107,10 @@ def _item(data: Any, where: str) -> QAItem:
 def read_qa(path: str | Path) -> list[QAItem]:
     """The questions of a Q&A JSONL file; errors name the line."""
     file = Path(path)
-    try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise CatalogError(f"Q&A file not found: {file}") from exc
-    except UnicodeDecodeError as exc:
-        raise CatalogError(f"{file}: Q&A data must be UTF-8 ({exc})") from exc
     items: list[QAItem] = []
     seen: set[str] = set()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, data in jsonl_objects(file):
         where = f"{file}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CatalogError(f"{where}: not JSON ({exc.msg})") from exc
         item = _item(data, where)
         if item.qid in seen:
             raise CatalogError(f"{where}: duplicate qid {item.qid!r}")

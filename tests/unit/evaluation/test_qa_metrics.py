@@ -91,7 +91,7 @@ def test_read_qa(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("{not json", r"qa.jsonl:1: not JSON"),
+        ("{not json", r"qa.jsonl:1: not valid JSON"),
         ('{"qid": "1", "question": "x"}', "missing 'product'"),
         (json.dumps({"qid": "1", "question": " ", "product": {"id": "p"}}), "empty 'question'"),
         (_line("1") + "\n" + _line("1"), r"qa.jsonl:2: duplicate qid"),
