@@ -74,6 +74,8 @@ def jsonl_objects(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     file = Path(path)
     try:
         handle = file.open("rb")
+    except FileNotFoundError:
+        raise CatalogError(f"{file}: file not found") from None
     except OSError as exc:
         raise CatalogError(f"{file}: cannot read ({exc.strerror or exc})") from None
     with handle:

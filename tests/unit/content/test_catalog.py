@@ -32,7 +32,7 @@ def test_every_reader_names_the_file_and_line(tmp_path: Path, data: bytes, messa
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match=r"nope\.jsonl: cannot read"):
+    with pytest.raises(CatalogError, match=r"nope\.jsonl: file not found"):
         list(jsonl_objects(tmp_path / "nope.jsonl"))
 
 
