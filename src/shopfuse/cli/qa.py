@@ -43,11 +43,19 @@ def ask(
 ) -> None:
     """Answer a question about one product from its own record, citing the field and sentence, or say
     "not stated"."""
-    from shopfuse.content.ask import ask_store
+    from shopfuse.content.ask import AskParts, ask_store
 
     try:
         engine = open_engine(store)
-        result = ask_store(engine, item, question, image=image, k=k, min_confidence=min_confidence)
+        parts = AskParts(
+            engine.store,
+            engine.text_encoder,
+            engine.config.text_encoder.name,
+            model=engine.model,
+            predict=engine.predict_attributes,
+            components=engine.components() if image is not None else None,
+        )
+        result = ask_store(parts, item, question, image=image, k=k, min_confidence=min_confidence)
     except ShopfuseError as exc:
         raise fail(exc) from exc
     data = {"item": item, **result.to_dict()}
