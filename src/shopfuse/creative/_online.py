@@ -56,9 +56,12 @@ def seeded(seed: int, key: str | bytes) -> np.random.Generator:
 
 def argmax_share(samples: np.ndarray) -> np.ndarray:
     """``(draws, n)`` sampled values -> the share of draws each column wins (ties split)."""
-    best = samples.max(axis=1, keepdims=True)
-    winners = samples >= best
-    share = (winners / winners.sum(axis=1, keepdims=True)).sum(axis=0)
+    top = samples.argmax(axis=1)
+    winners = samples >= samples[np.arange(len(samples)), top][:, None]
+    if np.count_nonzero(winners) == len(samples):  # no ties (the usual case): count each draw's winner
+        share = np.bincount(top, minlength=samples.shape[1]).astype(np.float64)
+    else:
+        share = (winners / winners.sum(axis=1, keepdims=True)).sum(axis=0)
     return np.asarray(share / len(samples), dtype=np.float64)
 
 

@@ -7,7 +7,9 @@ Every policy here implements :class:`~shopfuse.creative.policy.Policy` (``probab
   it was drawn with (log it as the propensity). Thompson sampling's action distribution (the chance
   each action has the highest sampled value) is estimated once per context by Monte Carlo with a
   seed fixed by the context, and ``choose`` draws from that estimate, so the logged propensity is
-  the true probability of the draw and equals ``probabilities`` for that context.
+  the true probability of the draw and equals ``probabilities`` for that context. Each action's
+  draws have a seed of their own (segment and action), so they depend on its posterior alone: an
+  update redraws one action's column, not the whole table.
 * ``update(context, action, reward)``: learn from one impression (reward in [0, 1], a click is 1).
 
 ``thompson`` (this module): Beta-Bernoulli per action and segment (the value of one context
@@ -22,6 +24,7 @@ average, at most ``warm_strength``. ``linucb`` and ``lin_ts``: :mod:`shopfuse.cr
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,6 +50,8 @@ from shopfuse.registry import registry
 __all__ = ["KINDS", "LinUCBPolicy", "LinearTSPolicy", "ThompsonPolicy", "fit"]
 
 ALL = "*"
+SAMPLED_SEGMENTS = 64
+"""Segments whose Monte Carlo draws a Thompson policy keeps (each ``draws x actions`` floats)."""
 
 
 @registry.register("policy", "thompson")
@@ -99,6 +104,9 @@ class ThompsonPolicy:
         self.clicks: dict[str, np.ndarray] = {ALL: np.zeros(n)}
         self.shows: dict[str, np.ndarray] = {ALL: np.zeros(n)}
         self._cache: dict[str, np.ndarray] = {}
+        """Action distribution per segment."""
+        self._samples: OrderedDict[str, np.ndarray] = OrderedDict()
+        """``(draws, n)`` sampled click rates of the segments used last (at most :data:`SAMPLED_SEGMENTS`)."""
 
     # -- learning -------------------------------------------------------------------------------
 
@@ -121,6 +129,8 @@ class ThompsonPolicy:
             self.shows[key][row] += 1.0
             self.clicks[key][row] += value
             self._cache.pop(key, None)
+            if key in self._samples:
+                self._samples[key][:, row] = self._draw(key, row)
 
     def fit_log(self, log: BanditLog) -> ThompsonPolicy:
         """Add every logged impression's count (the same as :meth:`update` row by row, faster)."""
@@ -143,7 +153,7 @@ class ThompsonPolicy:
             clicks = self.clicks.setdefault(key, np.zeros(len(self.actions)))
             np.add.at(shows, rows[where], 1.0)
             np.add.at(clicks, rows[where], rewards[where])
-        self._cache.clear()
+        self._forget()
         return self
 
     def posterior(self, segment: str = ALL) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +198,7 @@ class ThompsonPolicy:
             self.beta0[row] = (1.0 - mean) * strength
             self.warm.add(self.actions[row])
             started.append(self.actions[row])
-        self._cache.clear()
+        self._forget()
         return started
 
     def add_action(self, action: str, features: Sequence[float] | np.ndarray | None = None) -> None:
@@ -212,10 +222,32 @@ class ThompsonPolicy:
         for key in self.shows:
             self.shows[key] = np.append(self.shows[key], 0.0)
             self.clicks[key] = np.append(self.clicks[key], 0.0)
-        self._cache.clear()
+        self._forget()
         self.warm_start([name])
 
     # -- choosing -------------------------------------------------------------------------------
+
+    def _forget(self) -> None:
+        self._cache.clear()
+        self._samples.clear()
+
+    def _draw(self, key: str, row: int) -> np.ndarray:
+        """``draws`` samples of action ``row``'s click rate in segment ``key``, seeded by both."""
+        alpha, beta = self.posterior(key)
+        rng = seeded(self.seed, f"{key}\x1f{self.actions[row]}")
+        return rng.beta(alpha[row], beta[row], size=self.draws)
+
+    def _sampled(self, key: str) -> np.ndarray:
+        """The segment's ``(draws, n)`` samples, kept for the segments used last."""
+        samples = self._samples.get(key)
+        if samples is None:
+            samples = np.column_stack([self._draw(key, row) for row in range(len(self.actions))])
+            self._samples[key] = samples
+            while len(self._samples) > SAMPLED_SEGMENTS:
+                self._samples.popitem(last=False)
+        else:
+            self._samples.move_to_end(key)
+        return samples
 
     def segment_probabilities(self, segment: str = ALL, mask: np.ndarray | None = None) -> np.ndarray:
         """The chance each action has the highest sampled click rate in ``segment`` (Monte Carlo).
@@ -225,11 +257,9 @@ class ThompsonPolicy:
         key = segment if segment in self.shows else ALL
         cached = self._cache.get(key) if mask is None else None
         if cached is None:
-            alpha, beta = self.posterior(key)
-            rng = seeded(self.seed, key)
-            samples = rng.beta(alpha, beta, size=(self.draws, len(self.actions)))
+            samples = self._sampled(key)
             if mask is not None:
-                samples[:, ~mask] = -np.inf
+                samples = np.where(mask, samples, -np.inf)
             cached = mix(argmax_share(samples), self.epsilon, mask)
             if mask is None:
                 self._cache[key] = cached
