@@ -43,18 +43,13 @@ def ask(
 ) -> None:
     """Answer a question about one product from its own record, citing the field and sentence, or say
     "not stated"."""
-    from shopfuse.content.ask import AskParts, ask_store
+    from shopfuse.content.ask import AskParts, ask_store, ranker_for
 
     try:
         engine = open_engine(store)
-        parts = AskParts(
-            engine.store,
-            engine.text_encoder,
-            engine.config.text_encoder.name,
-            model=engine.model,
-            predict=engine.predict_attributes,
-            components=engine.components() if image is not None else None,
-        )
+        ranker = ranker_for(engine.text_encoder, engine.config.text_encoder.name)
+        photo = engine.components() if image is not None else None
+        parts = AskParts(engine.store, ranker, engine.model, engine.predict_attributes, photo)
         result = ask_store(parts, item, question, image=image, k=k, min_confidence=min_confidence)
     except ShopfuseError as exc:
         raise fail(exc) from exc

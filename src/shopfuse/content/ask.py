@@ -60,9 +60,8 @@ class AskParts:
     """What answering takes from a store."""
 
     records: ProductRecords
-    text_encoder: TextEncoder
-    text_encoder_name: str
-    """The registry name of ``text_encoder`` (the ranker's weights were fitted with ``use-multilingual``)."""
+    ranker: QARanker
+    """Ranks the evidence: :func:`ranker_for` the store's text encoder."""
     model: ShopModel | None = None
     """Its attribute heads (with ``predict``) and photo heads, when it has them."""
     predict: AttributePredictor | None = None
@@ -135,5 +134,4 @@ def ask_store(
         raise CatalogError(f"the question is {len(question)} characters; at most {MAX_QUESTION_CHARS}")
     facts = product_facts(parts, item, min_confidence=min_confidence)
     extra = shopper_photo_facts(parts, image, min_confidence=min_confidence) if image is not None else []
-    ranker = ranker_for(parts.text_encoder, parts.text_encoder_name)
-    return answer(question, facts, image_facts=extra, k=k, ranker=ranker)
+    return answer(question, facts, image_facts=extra, k=k, ranker=parts.ranker)

@@ -32,18 +32,13 @@ class AskIn(BaseModel):
 def ask(engine: EngineDep, body: AskIn) -> dict[str, Any]:
     """Answer from the best evidence (attributes, description sentences, OCR, reviews...), cite it,
     keep specification and customers' opinions apart, or say "not stated"."""
-    from shopfuse.content.ask import AskParts, ask_store
+    from shopfuse.content.ask import AskParts, ask_store, ranker_for
 
     if not engine.store.get([body.item]):
         raise HTTPException(404, f"no product {body.item!r}")
-    parts = AskParts(
-        engine.store,
-        engine.text_encoder,
-        engine.config.text_encoder.name,
-        model=engine.model,
-        predict=engine.predict_attributes,
-    )
     try:
+        ranker = ranker_for(engine.text_encoder, engine.config.text_encoder.name)
+        parts = AskParts(engine.store, ranker, engine.model, engine.predict_attributes)
         result = ask_store(parts, body.item, body.question, k=body.k)
     except ShopfuseError as exc:
         raise HTTPException(422, str(exc)) from exc
