@@ -16,8 +16,12 @@ Issue 20, part 4. One run, both stores filled with the same ``--rows`` products:
   ``--lance-nprobe``), built on the first unfiltered search (timed as "index build"); filtered
   searches stay exact in the Lance store (the scores are masked by the filter). Memory: this
   process's resident-set growth from before the store was made to after the index was built.
-* Milvus: a real ``milvus-server`` 2.3.5 (tests/helpers/milvus_server.py, split layout),
-  ``AnnSettings(kind="ivf", nlist=--milvus-nlist)`` = IVF_FLAT; index build = from the flush
+* Milvus: a real ``milvus-server`` 2.3.5 (``shopfuse.store.milvus_server``: every port free, so
+  it runs beside the test suite's; split layout), ``AnnSettings(kind="ivf",
+  nlist=--milvus-nlist)`` = IVF_FLAT, searches at ``--milvus-consistency`` (the store's default,
+  ``session``), ``--milvus-filterable`` attributes as real VARCHAR fields (default: the three
+  catalogue attributes; ``""``: filters parse each row's JSON); filtered searches widen
+  ``nprobe`` by the filter's share (the store's own rule); index build = from the flush
   until ``describe_index`` says every row is indexed; memory: resident set of every process in
   the server's process group (``/proc``), before and after.
 * Search: ``--queries`` (200) single queries, k=10, without and with ``--where``; recall@10 against
@@ -39,8 +43,6 @@ import contextlib
 import csv
 import gc
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -50,12 +52,9 @@ import numpy as np
 from _common import latency_ms, peak_rss_mib, print_table, rate, write_results
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' server helper
-
-from tests.helpers import milvus_server
-
 from shopfuse.config import AnnSettings
 from shopfuse.encoders.base import EncoderInfo
+from shopfuse.store import milvus_server
 from shopfuse.store.base import Record
 from shopfuse.store.lance import LanceStore
 from shopfuse.store.locate import open_store
@@ -253,70 +252,11 @@ def run_lance(args: argparse.Namespace, ctx: dict[str, Any], root: Path) -> dict
     return out
 
 
-LAUNCHER = """
-import sys
-import milvus
-
-etcd_config = sys.argv.pop(1)
-original = milvus.MilvusServerConfig.write_config
-
-
-def write_config(self):
-    original(self)
-    path = self.base_data_dir + "/configs/milvus.yaml"
-    text = open(path, encoding="utf-8").read()
-    text = text.replace("\\netcd:\\n", "\\netcd:\\n  config:\\n    path: " + etcd_config + "\\n", 1)
-    open(path, "w", encoding="utf-8").write(text)
-
-
-milvus.MilvusServerConfig.write_config = write_config
-sys.exit(milvus.main())
-"""
-
-
-def start_server(data: Path) -> milvus_server.MilvusServer:
-    """``milvus-server`` whose embedded etcd listens on free ports (not the fixed 2379/2380).
-
-    The launcher leaves etcd's own ports at their defaults, so a second server on the box (the CI
-    suite's) cannot start; here an etcd config file with free ports is added to ``milvus.yaml``.
-    """
-    from tests.helpers.processes import free_port
-
-    data.mkdir(parents=True, exist_ok=True)
-    port, client, peer = free_port(), free_port(), free_port()
-    etcd = data / "etcd-embed.yaml"
-    etcd.write_text(
-        f"name: default\n"
-        f"listen-client-urls: http://127.0.0.1:{client}\n"
-        f"advertise-client-urls: http://127.0.0.1:{client}\n"
-        f"listen-peer-urls: http://127.0.0.1:{peer}\n"
-        f"initial-advertise-peer-urls: http://127.0.0.1:{peer}\n"
-        f"initial-cluster: default=http://127.0.0.1:{peer}\n",
-        encoding="utf-8",
-    )
-    log = (data / "server.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, str(etcd), "--data", str(data), "--proxy-port", str(port),
-         "--etcd-port", str(client)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: killed as a whole at the end
-    )  # fmt: skip
-    log.close()
-    server = milvus_server.MilvusServer(process, port, data)
-    try:
-        milvus_server.wait_healthy(server, milvus_server.START_TIMEOUT)
-    except BaseException:
-        server.kill()
-        raise
-    return server
-
-
 def run_milvus(args: argparse.Namespace, ctx: dict[str, Any], root: Path) -> dict[str, Any]:
     """A real Milvus 2.3 server with IVF_FLAT; the server is killed (its process group) at the end."""
     info, data = ctx["info"], ctx["data"]
     began = time.perf_counter()
-    server = start_server(root / "milvus")
+    server = milvus_server.start(root / "milvus")
     out: dict[str, Any] = {"server_startup_s": round(time.perf_counter() - began, 1)}
     try:
         pgid = server.process.pid
@@ -326,8 +266,18 @@ def run_milvus(args: argparse.Namespace, ctx: dict[str, Any], root: Path) -> dic
 
         out["server_rss_empty_mib"] = server_rss()
         settings = AnnSettings(kind="ivf", nlist=args.milvus_nlist, nprobe=args.milvus_nprobe[0])
-        store = MilvusStore.create(f"milvus://{server.address}/million", {"v": info}, ann=settings)
+        filterable = [a for a in args.milvus_filterable.split(",") if a]
+        store = MilvusStore.create(
+            f"milvus://{server.address}/million",
+            {"v": info},
+            ann=settings,
+            consistency=args.milvus_consistency,
+            filterable=filterable,
+        )
         out["layout"] = store.layout
+        out["consistency"] = store.consistency
+        out["filterable"] = filterable
+        out["filtered_nprobe_rule"] = "nprobe / filter share (count(*), cached), all lists when it is small"
         out["index"] = f"IVF_FLAT nlist {args.milvus_nlist}"
         print("milvus: ingest", flush=True)
         ingest_s = fill(store, data, ctx["attrs"], ctx["sources"], args.batch)
@@ -378,6 +328,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--milvus-nlist", type=int, default=1024)
     parser.add_argument("--milvus-nprobe", default="16,64", help="Milvus nprobe sweep (16,64)")
     parser.add_argument("--index-timeout", type=float, default=900.0, help="Milvus index wait, s")
+    parser.add_argument("--milvus-consistency", default="session", help="Milvus search consistency")
+    parser.add_argument("--milvus-filterable", default=",".join(ATTRIBUTES), help="VARCHAR attributes")
     parser.add_argument("--stores", default="lance,milvus")
     parser.add_argument("--name", default=NAME)
     parser.add_argument("--seed", type=int, default=0)

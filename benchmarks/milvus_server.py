@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,11 +33,8 @@ from typing import Any
 import numpy as np
 from _common import latency_ms, peak_rss_mib, print_table, rate, top_k, write_results
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' server helper
-
-from tests.helpers import milvus_server
-
 from shopfuse.encoders.base import EncoderInfo
+from shopfuse.store import milvus_server
 from shopfuse.store.base import Record
 from shopfuse.store.lance import LanceStore
 from shopfuse.store.milvus import MilvusStore

@@ -20,12 +20,27 @@ for the products that have that vector. Writes go to the vector collections firs
 collection last (its hashes say what is stored, so a write cut short is redone by the next
 ingest); deletes go the other way round. The layout is the ``layout`` document of the meta
 collection (absent: one collection).
+
+Filterable attributes: ``MilvusStore.create(..., filterable=["gender", ...])`` makes string
+attributes real ``VARCHAR`` fields ``attr_<name>`` (with a Trie index on servers) of every data
+and vector collection, beside their copy in ``doc``; filters on them read the field instead of
+parsing each row's JSON (at 200,000 rows on a 2.3 server: 4 ms instead of 40 ms per filtered
+search, and the JSON cost grows with the rows). A Milvus 2.3 field cannot be null and no field
+can be added later, so they are chosen at creation, and an empty string is stored as null. The
+list is the ``filterable`` document of the meta collection.
+
+Consistency: searches use the store's consistency level (:data:`DEFAULT_CONSISTENCY`, ``session``,
+unless ``MilvusStore(..., consistency=...)``, ``milvus://host:port/collection?consistency=bounded``
+or ``search(..., consistency=...)`` say otherwise); everything the integrity and resume logic
+reads (hashes, counts, the version and documents, deletes, :meth:`MilvusStore.check`) is Strong.
+See :class:`MilvusStore` for the trade-off.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -48,7 +63,16 @@ from shopfuse.store.integrity import VectorAudit
 from shopfuse.store.milvus_client import RetryingClient
 from shopfuse.store.milvus_filter import join_and, to_milvus
 
-__all__ = ["MilvusLocation", "MilvusStore", "is_milvus_uri", "parse_location", "read_document_at"]
+__all__ = [
+    "CONSISTENCY_LEVELS",
+    "DEFAULT_CONSISTENCY",
+    "MilvusLocation",
+    "MilvusStore",
+    "check_consistency",
+    "is_milvus_uri",
+    "parse_location",
+    "read_document_at",
+]
 
 SCHEME = "milvus://"
 MANIFEST = "store.json"
@@ -69,6 +93,36 @@ SINGLE, SPLIT = "single", "split"
 LAYOUTS = ("auto", SINGLE, SPLIT)
 PLACEHOLDER = "_v"
 """A 2-dim vector field for collections that hold no real vectors (Milvus needs one in each)."""
+CONSISTENCY_LEVELS = {
+    "strong": "Strong",
+    "session": "Session",
+    "bounded": "Bounded",
+    "eventually": "Eventually",
+}
+"""Accepted consistency names (any case) and Milvus's spelling of them."""
+DEFAULT_CONSISTENCY = "session"
+"""Searches see this client process's own writes at once, others' soon after (see :class:`MilvusStore`)."""
+STRONG = "Strong"
+"""What every read of the integrity and resume logic uses."""
+EXACT_MATCHES = 20_000
+"""Filters matching at most this many rows search every IVF list (exact over the matches)."""
+SHARE_TTL = 60.0
+"""Seconds a filter's measured share of rows is reused (this store's own writes forget it at once)."""
+MAX_EF = 32_768
+"""The largest HNSW ``ef`` Milvus accepts."""
+MAX_TEXT = 65_535
+"""Bytes a Milvus ``VARCHAR`` holds."""
+
+
+def check_consistency(value: str, where: str = "consistency") -> str:
+    """Milvus's name of the consistency level ``value`` (any case); :class:`StoreError` if unknown."""
+    found = CONSISTENCY_LEVELS.get(str(value).strip().lower())
+    if found is None:
+        raise StoreError(
+            f"{where}: unknown Milvus consistency level {value!r} "
+            f"(expected one of {', '.join(CONSISTENCY_LEVELS)})"
+        )
+    return found
 
 
 def is_milvus_uri(location: str | Path) -> bool:
@@ -84,6 +138,8 @@ class MilvusLocation:
     collection: str
     folder: Path | None = None
     token: str = ""
+    consistency: str | None = None
+    """Milvus's name of the consistency level the URI asks for (``?consistency=...``), if any."""
 
     @property
     def meta(self) -> str:
@@ -116,12 +172,20 @@ def parse_location(location: str | Path) -> MilvusLocation:
             f"malformed Milvus URI {text!r}: collection {collection!r} must be letters, digits and "
             "underscores, start with a letter or underscore and not end in '_meta'"
         )
-    if parts.query or parts.fragment:
-        raise StoreError(f"malformed Milvus URI {text!r}: unexpected '?' or '#' part; {expected}")
+    if parts.fragment:
+        raise StoreError(f"malformed Milvus URI {text!r}: unexpected '#' part; {expected}")
+    consistency = None
+    for key, _, value in (unquote(item).partition("=") for item in parts.query.split("&") if parts.query):
+        if key != "consistency":
+            raise StoreError(
+                f"malformed Milvus URI {text!r}: unknown option {key!r} (the only one is "
+                f"'consistency', e.g. {SCHEME}localhost:19530/products?consistency=session)"
+            )
+        consistency = check_consistency(value, f"Milvus URI {text!r}")
     token = ""
     if parts.username is not None:
         token = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-    return MilvusLocation(f"http://{parts.hostname}:{port}", collection, None, token)
+    return MilvusLocation(f"http://{parts.hostname}:{port}", collection, None, token, consistency)
 
 
 def vector_field(column: str) -> str:
@@ -134,6 +198,11 @@ def flag_field(column: str) -> str:
     return f"has_{column}"
 
 
+def attribute_field(name: str) -> str:
+    """Name of the ``VARCHAR`` field of the filterable attribute ``name``."""
+    return f"attr_{name}"
+
+
 @registry.register("store", "milvus")
 class MilvusStore:
     """Products, attributes and per-modality vectors in one Milvus collection (see the module doc).
@@ -141,10 +210,27 @@ class MilvusStore:
     Milvus has no multi-call transactions: :meth:`upsert` checks every record before writing and
     then writes in calls of 1,000 rows, each atomic. The version counter kept in the meta
     collection rises after every write, also when another process or machine made it.
+
+    ``consistency`` (``strong``, ``session``, ``bounded`` or ``eventually``; default: the URI's
+    ``?consistency=``, else :data:`DEFAULT_CONSISTENCY`) is the level :meth:`search` reads at.
+    ``strong`` waits for the server's next time tick (about 200 ms on a 2.3 standalone server)
+    before every search; ``session`` sees every write made from this process at once (pymilvus
+    keeps the last write time of each collection per process) at about ``bounded`` cost (a few
+    ms). Writes of *other* processes or machines (Ray ingest workers, another replica of the
+    service) reach ``session``/``eventually`` searches once the query nodes have consumed them
+    (usually well under a second, not bounded), ``bounded`` ones within the server's graceful time
+    (``common.gracefulTime``, 5 s by default); ask ``strong`` where a reader must see another
+    process's write at once. Whatever the level, the reads the integrity and resume logic relies
+    on (:meth:`hashes`, :meth:`count`, :attr:`version`, documents, :meth:`delete`,
+    :meth:`check`) are Strong.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, consistency: str | None = None) -> None:
         self.location = parse_location(path)
+        self.consistency = check_consistency(
+            consistency or self.location.consistency or DEFAULT_CONSISTENCY, f"the Milvus store {path}"
+        )
+        """Milvus's name of the consistency level :meth:`search` uses by default."""
         self.path: str | Path = self.location.folder or str(path)
         if self.location.folder is not None and not (self.location.folder / MANIFEST).is_file():
             raise StoreError(f"no shopfuse store at {self.location} (missing {MANIFEST})")
@@ -153,8 +239,12 @@ class MilvusStore:
             raise StoreError(f"no shopfuse store at {self.location} (no {self.location.meta} collection)")
         self._client.load_collection(self.location.meta)
         self._manifest = self._load_manifest()
+        self._shares: dict[tuple[str, str, str], tuple[float, int, int]] = {}
+        """``(collection, condition, level)`` -> (when, matching rows, rows): filtered-search widening."""
         self.layout = self.read_document("layout") or SINGLE
         """``single`` (every vector field in the data collection) or ``split`` (see the module doc)."""
+        self.filterable: tuple[str, ...] = tuple(json.loads(self.read_document("filterable") or "[]"))
+        """String attributes held as real fields (see the module doc)."""
         for name in self._collections():
             self._client.load_collection(name)
 
@@ -166,13 +256,19 @@ class MilvusStore:
         *,
         ann: AnnSettings | None = None,
         layout: str = "auto",
+        consistency: str | None = None,
+        filterable: Sequence[str] = (),
     ) -> MilvusStore:
         """Make an empty store whose vector columns come from ``columns``; ``ann``: approximate search.
 
         ``layout``: ``auto`` (one collection where the server allows several vector fields per
-        collection, else one per vector column), ``single`` or ``split``.
+        collection, else one per vector column), ``single`` or ``split``. ``consistency``: as for
+        the constructor (the collections themselves are made Strong, what every other read uses).
+        ``filterable``: string attributes to hold as real fields, for fast filters (module doc).
         """
         location = parse_location(path)
+        if consistency is not None:
+            check_consistency(consistency, f"the Milvus store {path}")
         if not columns:
             raise StoreError("a store needs at least one vector column")
         if layout not in LAYOUTS:
@@ -180,6 +276,10 @@ class MilvusStore:
         bad = [c for c in columns if not _NAME.match(c)]
         if bad:
             raise StoreError(f"vector column names must be letters, digits and underscores: {bad}")
+        filterable = list(dict.fromkeys(filterable))
+        bad = [a for a in filterable if not _NAME.match(a)]
+        if bad:
+            raise StoreError(f"filterable attribute names must be letters, digits and underscores: {bad}")
         if location.folder is not None:
             if (location.folder / MANIFEST).exists():
                 raise StoreError(f"a store already exists at {location}")
@@ -189,23 +289,32 @@ class MilvusStore:
         taken = [name for name in names if client.has_collection(name)]
         if taken:
             raise StoreError(f"a store already exists at {location} (collections {', '.join(taken)})")
-        manifest = StoreManifest(columns={c: info.to_dict() for c, info in columns.items()}, ann=ann)
-        chosen = _create_collections(client, location, manifest, _choose_layout(client, layout))
+        manifest = StoreManifest(
+            columns={c: info.to_dict() for c, info in columns.items()},
+            ann=ann,
+            attributes=dict.fromkeys(filterable, "string"),
+        )
+        chosen = _create_collections(client, location, manifest, _choose_layout(client, layout), filterable)
         _put_document(client, location.meta, "version", "0")
         _put_document(client, location.meta, "layout", chosen)
+        _put_document(client, location.meta, "filterable", json.dumps(filterable))
         if location.folder is not None:
             manifest.save(location.folder / MANIFEST)
         else:
             _put_document(client, location.meta, "manifest", manifest.model_dump_json())
         client.close()
-        return cls(path)
+        return cls(path, consistency=consistency)
 
     # -- documents kept with the store (manifest, version, engine config) -----------------------
 
     def read_document(self, key: str) -> str | None:
         """A text document stored with the store under ``key`` (``None`` if there is none)."""
         rows = self._client.query(
-            self.location.meta, filter=f"key == {json.dumps(key)}", output_fields=["value"], limit=1
+            self.location.meta,
+            filter=f"key == {json.dumps(key)}",
+            output_fields=["value"],
+            limit=1,
+            consistency_level=STRONG,
         )
         return str(rows[0]["value"]) if rows else None
 
@@ -228,6 +337,7 @@ class MilvusStore:
             self.write_document("manifest", self._manifest.model_dump_json())
 
     def _bump_version(self) -> None:
+        self._shares.clear()
         _put_document(self._client, self.location.meta, "version", str(self.version + 1))
 
     # -- the Protocol ---------------------------------------------------------------------------
@@ -313,13 +423,19 @@ class MilvusStore:
         """Vector collections first (rows with the vector upserted, the others deleted), data last."""
         for column in self._manifest.columns:
             flag, field = flag_field(column), vector_field(column)
-            having = [{"id": r["id"], "doc": r["doc"], field: r[field]} for r in rows if r[flag]]
+            scalars = [attribute_field(a) for a in self.filterable]
+            having = [
+                {"id": r["id"], "doc": r["doc"], field: r[field], **{f: r[f] for f in scalars}}
+                for r in rows
+                if r[flag]
+            ]
             lacking = [r["id"] for r in rows if not r[flag]]
             if having:
                 self._client.upsert(column_collection(self.location, column), having)
             if lacking:
                 self._client.delete(column_collection(self.location, column), filter=_id_in(lacking))
         keep = {"id", "hash", "doc", *(flag_field(c) for c in self._manifest.columns)}
+        keep.update(attribute_field(a) for a in self.filterable)
         self._client.upsert(
             self.location.collection,
             [{**{k: v for k, v in r.items() if k in keep}, PLACEHOLDER: [0.0, 0.0]} for r in rows],
@@ -331,7 +447,11 @@ class MilvusStore:
         for start in range(0, len(ids), 500):
             chunk = list(dict.fromkeys(ids[start : start + 500]))
             found = self._client.query(
-                self.location.collection, filter=_id_in(chunk), output_fields=["id"], limit=len(chunk)
+                self.location.collection,
+                filter=_id_in(chunk),
+                output_fields=["id"],
+                limit=len(chunk),
+                consistency_level=STRONG,
             )
             if self.layout == SPLIT and chunk:  # vectors first: a cut-short delete leaves no orphan hit
                 for column in self._manifest.columns:
@@ -350,7 +470,11 @@ class MilvusStore:
         for start in range(0, len(ids), 500):
             chunk = list(dict.fromkeys(ids[start : start + 500]))
             rows = self._client.query(
-                self.location.collection, filter=_id_in(chunk), output_fields=["id", "doc"], limit=len(chunk)
+                self.location.collection,
+                filter=_id_in(chunk),
+                output_fields=["id", "doc"],
+                limit=len(chunk),
+                consistency_level=STRONG,
             )
             for row in rows:
                 found[row["id"]] = self._public(row["id"], row["doc"])
@@ -366,25 +490,36 @@ class MilvusStore:
         where: str | None = None,
         ef_search: int | None = None,
         nprobe: int | None = None,
+        consistency: str | None = None,
     ) -> list[StoredHit]:
         """Top-``k`` by inner product in ``column`` among rows matching ``where``; ties by id.
 
         Exact with the default FLAT index; with ``ann`` settings, Milvus's HNSW or IVF_FLAT
         (``ef_search``/``nprobe`` override the settings for this call). ``k`` is capped at 16,374.
+        With a filter on an ANN index the search is widened by the filter's share of rows (see
+        :meth:`_widen`), so a selective filter keeps its recall. ``consistency``: this call's
+        level (``strong``, ``session``, ``bounded``, ``eventually``) instead of the store's.
         """
         query = check_query(self._manifest, column, vector, encoder)
+        level = check_consistency(consistency, "search") if consistency else self.consistency
         if k <= 0:
             return []
         limit = min(k + 10, MAX_LIMIT)  # extra rows so that ties at the k-th score break by id
-        condition = join_and([self._has(column), self._filter(where) if where else ""])
+        collection = self._vector_collection(column)
+        expression = self._filter(where) if where else ""
+        condition = join_and([self._has(column), expression])
+        params = self._search_params(limit, ef_search, nprobe)
+        if expression and params:
+            params = self._widen(params, collection, condition, self._has(column), level)
         found = self._client.search(
-            self._vector_collection(column),
+            collection,
             data=[query.tolist()],
             anns_field=vector_field(column),
             limit=limit,
             filter=condition,
             output_fields=["id", "doc"],
-            search_params={"metric_type": "IP", "params": self._search_params(limit, ef_search, nprobe)},
+            search_params={"metric_type": "IP", "params": params},
+            consistency_level=level,
         )
         hits = sorted(found[0], key=lambda hit: (-float(hit["distance"]), hit["id"]))[:k]
         return [
@@ -530,15 +665,69 @@ class MilvusStore:
             return {"ef": max(ef_search or ann.ef_search, limit)}
         return {"nprobe": nprobe or ann.nprobe}
 
+    def _widen(
+        self, params: dict[str, Any], collection: str, condition: str, rows: str, level: str
+    ) -> dict[str, Any]:
+        """Search parameters for a filtered ANN search, scaled by the filter's share of rows.
+
+        Milvus applies the filter as a bitset *inside* the index search: IVF_FLAT scans ``nprobe``
+        lists and keeps only matching rows, so a filter matching a share ``s`` of the rows leaves
+        about ``s`` of the candidates an unfiltered search has, and recall falls (0.27 at 7 % and
+        nprobe 16 of 1,024 lists on one million rows). Like Qdrant's and Weaviate's flat-search
+        cutoff, the share is measured (a ``count(*)`` of the filter, kept :data:`SHARE_TTL`
+        seconds) and ``nprobe`` (``ef`` for HNSW) divided by it, so the search meets as many
+        *matching* candidates as the unfiltered one; a filter matching at most
+        :data:`EXACT_MATCHES` rows, or one that would scan half the lists anyway, scans every
+        list: exact over the matches (IVF_FLAT skips non-matching rows before computing a score).
+        """
+        matches, total = self._share(collection, condition, rows, level)
+        share = matches / total if total else 1.0
+        ann = self._manifest.ann
+        if "nprobe" in params and ann is not None:
+            nlist = ann.nlist or 1024
+            wanted = math.ceil(params["nprobe"] / max(share, 1e-9))
+            exact = matches <= EXACT_MATCHES or wanted * 2 >= nlist
+            return {**params, "nprobe": nlist if exact else wanted}
+        if "ef" in params:
+            ef = math.ceil(params["ef"] / max(share, 1e-9))
+            return {**params, "ef": min(MAX_EF, max(params["ef"], ef))}
+        return params
+
+    def _share(self, collection: str, condition: str, rows: str, level: str) -> tuple[int, int]:
+        """``(rows matching condition, rows)`` of ``collection``: counted, or remembered a while."""
+        now = time.monotonic()
+        found: list[int] = []
+        for expression in (condition, rows):
+            key = (collection, expression, level)
+            cached = self._shares.get(key)
+            if cached is None or now - cached[0] > SHARE_TTL:
+                count = self._count(expression, collection, level)
+                cached = (now, count, count)
+                self._shares[key] = cached
+            found.append(cached[1])
+        return found[0], found[1]
+
     def _filter(self, where: str | None) -> str:
         """The Milvus expression for a filter over product fields and attributes."""
         if not where or not where.strip():
             return ""
         tree = parse_filter(where, store_fields(self._manifest.attributes))
-        return to_milvus(tree, _field, exists=self.layout == SPLIT)
+        return to_milvus(tree, self._field, exists=self.layout == SPLIT)
 
-    def _count(self, condition: str) -> int:
-        rows = self._client.query(self.location.collection, filter=condition, output_fields=["count(*)"])
+    def _field(self, name: str) -> str:
+        """Milvus expression of a product field or attribute: the key, a filterable field, or ``doc``."""
+        if name in self.filterable:
+            return attribute_field(name)
+        return _field(name)
+
+    def _count(self, condition: str, collection: str | None = None, consistency: str = STRONG) -> int:
+        """Rows of ``collection`` (the data one by default) matching ``condition``."""
+        rows = self._client.query(
+            collection or self.location.collection,
+            filter=condition,
+            output_fields=["count(*)"],
+            consistency_level=consistency,
+        )
         return int(rows[0]["count(*)"]) if rows else 0
 
     def _iterate(
@@ -572,7 +761,7 @@ class MilvusStore:
         }
         types = {**self._manifest.attributes, **new_types}
         for name, value in p.attributes.items():
-            if value is None:
+            if value is None or (value == "" and name in self.filterable):
                 continue
             check_attribute_name(name)
             try:
@@ -586,6 +775,11 @@ class MilvusStore:
         if self.layout == SPLIT:  # Milvus 2.3 filters test nulls as absent keys (``exists``)
             doc = {k: v for k, v in doc.items() if v is not None}
         row: dict[str, Any] = {"id": p.id, "hash": record.content_hash, "doc": doc}
+        for name in self.filterable:
+            text = str(doc.get(name) or "")
+            if len(text.encode()) > MAX_TEXT:
+                raise StoreError(f"product {p.id!r}: filterable attribute {name!r} exceeds {MAX_TEXT} bytes")
+            row[attribute_field(name)] = text
         for column, info in self._manifest.encoders().items():
             vector = record.vectors.get(column)
             if vector is not None and np.shape(vector) != (info.dim,):
@@ -658,21 +852,40 @@ def read_document_at(location: MilvusLocation, key: str) -> str | None:
         if not client.has_collection(location.meta):
             return None
         rows = client.query(
-            location.meta, filter=f"key == {json.dumps(key)}", output_fields=["value"], limit=1
+            location.meta,
+            filter=f"key == {json.dumps(key)}",
+            output_fields=["value"],
+            limit=1,
+            consistency_level=STRONG,
         )
         return str(rows[0]["value"]) if rows else None
     finally:
         client.close()
 
 
-def _create_collections(client: Any, location: MilvusLocation, manifest: StoreManifest, layout: str) -> str:
+def _create_collections(
+    client: Any,
+    location: MilvusLocation,
+    manifest: StoreManifest,
+    layout: str,
+    filterable: Sequence[str] = (),
+) -> str:
     """The data collection(s) with their vector indexes, and the meta collection; returns the layout.
 
     ``auto``: one collection, or the split layout when the server refuses several vector fields.
     """
+    server = location.folder is None
     if layout != SPLIT:
         try:
-            _create_data(client, location.collection, manifest, list(manifest.columns), flags=True)
+            _create_data(
+                client,
+                location.collection,
+                manifest,
+                list(manifest.columns),
+                flags=True,
+                scalars=filterable,
+                scalar_index=server,
+            )
             layout = SINGLE
         except StoreError:
             raise
@@ -682,15 +895,35 @@ def _create_collections(client: Any, location: MilvusLocation, manifest: StoreMa
             layout = SPLIT
     if layout == SPLIT:
         for column in manifest.columns:
-            _create_data(client, column_collection(location, column), manifest, [column], flags=False)
-        _create_data(client, location.collection, manifest, [], flags=True)
+            _create_data(
+                client,
+                column_collection(location, column),
+                manifest,
+                [column],
+                flags=False,
+                scalars=filterable,
+                scalar_index=server,
+            )
+        _create_data(
+            client, location.collection, manifest, [], flags=True, scalars=filterable, scalar_index=server
+        )
     _create_meta(client, location)
     return layout
 
 
-def _create_data(client: Any, name: str, manifest: StoreManifest, columns: list[str], *, flags: bool) -> None:
-    """A collection with ``id``, ``doc``, the vector fields of ``columns`` and, with ``flags``,
-    ``hash`` and every column's flag (no vector field: the 2-dim placeholder)."""
+def _create_data(
+    client: Any,
+    name: str,
+    manifest: StoreManifest,
+    columns: list[str],
+    *,
+    flags: bool,
+    scalars: Sequence[str] = (),
+    scalar_index: bool = False,
+) -> None:
+    """A collection with ``id``, ``doc``, the ``scalars`` fields, the vector fields of ``columns``
+    and, with ``flags``, ``hash`` and every column's flag (no vector field: the 2-dim placeholder);
+    ``scalar_index``: a Trie index on each ``scalars`` field (servers; Milvus Lite scans)."""
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -699,6 +932,10 @@ def _create_data(client: Any, name: str, manifest: StoreManifest, columns: list[
         schema.add_field("hash", DataType.VARCHAR, max_length=1024)
     schema.add_field("doc", DataType.JSON)
     index = client.prepare_index_params()
+    for attribute in scalars:
+        schema.add_field(attribute_field(attribute), DataType.VARCHAR, max_length=MAX_TEXT)
+        if scalar_index:  # Milvus 2.3's index for VARCHAR equality and prefix matches
+            index.add_index(attribute_field(attribute), index_type="Trie")
     if flags:
         for column in manifest.columns:
             schema.add_field(flag_field(column), DataType.BOOL)

@@ -70,11 +70,15 @@ def _prefix_pattern(pattern: str) -> bool:
 
 
 def _null_tests(field: str, exists: bool) -> Pair:
-    """``(field is null, field is not null)`` in the dialect; a plain field (the id) is never null."""
-    if not exists:
-        return f"{field} is null", f"{field} is not null"
+    """``(field is null, field is not null)`` in the dialect.
+
+    A plain field is the id (never empty) or a filterable attribute's ``VARCHAR``, which cannot be
+    null and holds ``""`` for a missing value, in either dialect.
+    """
     if not field.startswith("doc["):
         return f'{field} == ""', f'{field} != ""'
+    if not exists:
+        return f"{field} is null", f"{field} is not null"
     return f"not (exists {field})", f"(exists {field})"  # parenthesised: 2.3 binds ``exists`` loosely
 
 

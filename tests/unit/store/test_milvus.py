@@ -11,7 +11,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.store.filters import parse_filter
 from shopfuse.store.locate import backend_of, work_folder
-from shopfuse.store.milvus import MilvusStore, is_milvus_uri, parse_location
+from shopfuse.store.milvus import MilvusStore, check_consistency, is_milvus_uri, parse_location
 from shopfuse.store.milvus_filter import to_milvus
 
 TEXT = EncoderInfo("t", "1", 4, "space-t")
@@ -43,12 +43,24 @@ def test_uri_parsing() -> None:
         ("milvus://host:19530/a/b", "must be letters"),
         ("milvus://host:19530/bad-name", "must be letters"),
         ("milvus://host:19530/x_meta", "must be letters"),
-        ("milvus://host:19530/c?db=x", "unexpected"),
+        ("milvus://host:19530/c?db=x", "unknown option 'db'"),
+        ("milvus://host:19530/c#frag", "unexpected '#'"),
+        ("milvus://host:19530/c?consistency=quick", "expected one of strong, session, bounded, eventually"),
+        ("milvus://host:19530/c?consistency", "unknown Milvus consistency level ''"),
     ],
 )
 def test_malformed_uris_are_clear_errors(uri: str, message: str) -> None:
     with pytest.raises(StoreError, match=message):
         parse_location(uri)
+
+
+def test_consistency_in_the_uri_is_validated_and_kept() -> None:
+    assert parse_location("milvus://h:1/c").consistency is None
+    assert parse_location("milvus://h:1/c?consistency=Bounded").consistency == "Bounded"
+    assert parse_location("milvus://h:1/c?consistency=strong").consistency == "Strong"
+    assert check_consistency("SESSION") == "Session"
+    with pytest.raises(StoreError, match="search: unknown Milvus consistency level 'later'"):
+        check_consistency("later", "search")
 
 
 def test_work_folder_and_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -114,3 +126,67 @@ def test_documents_and_reopen(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no shopfuse store"):
         MilvusStore(tmp_path / "elsewhere")
     assert store.search("text", np.ones(4, np.float32), encoder=TEXT, k=0) == []
+
+
+def test_search_consistency_default_override_and_validation(tmp_path: Path) -> None:
+    store = MilvusStore.create(tmp_path / "s", {"text": TEXT})
+    assert store.consistency == "Session"  # read-your-writes within this process, no Strong wait
+    assert MilvusStore(tmp_path / "s", consistency="bounded").consistency == "Bounded"
+    with pytest.raises(StoreError, match="expected one of strong, session, bounded, eventually"):
+        MilvusStore(tmp_path / "s", consistency="sometimes")
+    seen: list[str] = []
+    client = store._client
+
+    class Spy:
+        def __getattr__(self, name: str) -> object:
+            method = getattr(client, name)
+            if name != "search":
+                return method
+
+            def search(*args: object, **kwargs: object) -> object:
+                seen.append(str(kwargs["consistency_level"]))
+                return method(*args, **kwargs)
+
+            return search
+
+    store._client = Spy()
+    query = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
+    store.search("text", query, encoder=TEXT, k=1)
+    store.search("text", query, encoder=TEXT, k=1, consistency="STRONG")
+    assert seen == ["Session", "Strong"]
+    with pytest.raises(StoreError, match="search: unknown Milvus consistency level 'now'"):
+        store.search("text", query, encoder=TEXT, k=1, consistency="now")
+
+
+def test_filtered_ann_search_is_widened_by_the_filter_share(tmp_path: Path) -> None:
+    from shopfuse.config import AnnSettings
+
+    store = MilvusStore.create(
+        tmp_path / "s", {"text": TEXT}, ann=AnnSettings(kind="ivf", nlist=1024, nprobe=16)
+    )
+    counts = {"rows": 1_000_000, "match": 74_000}
+    calls: list[str] = []
+
+    def count(condition: str, collection: str | None = None, consistency: str = "Strong") -> int:
+        calls.append(condition)
+        return counts["match"] if "gender" in condition else counts["rows"]
+
+    store._count = count  # type: ignore[method-assign]
+    where = "has_text == true and gender"
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 217}
+    assert len(calls) == 2
+    store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session")
+    assert len(calls) == 2  # the share is remembered ...
+    store._bump_version()
+    counts["match"] = 600_000
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 27}
+    assert len(calls) == 4  # ... until this store writes
+    store._shares.clear()
+    counts["match"] = 15_000  # few matches: every list, exact among them
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 1024}
+    store._shares.clear()
+    counts["match"] = 30_000  # 16 / 3 % would scan more than half the lists: all of them
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 1024}
+    store._shares.clear()
+    counts["match"] = 100_000
+    assert store._widen({"ef": 64}, "c", where, "x", "Session") == {"ef": 640}

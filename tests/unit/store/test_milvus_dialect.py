@@ -27,3 +27,14 @@ def test_only_prefix_like_patterns_reach_the_server() -> None:
     for pattern in ("%red", "r_d%", "a%b"):
         with pytest.raises(FilterError, match="only prefixes"):
             translate(f"title LIKE '{pattern}'")
+
+
+def test_filterable_attributes_are_plain_fields_with_empty_as_null() -> None:
+    def resolve(name: str) -> str:
+        return "attr_gender" if name == "gender" else _field(name)
+
+    for exists in (True, False):
+        tree = parse_filter("gender = 'Women' AND NOT gender IS NULL AND size > 1", FIELDS)
+        text = to_milvus(tree, resolve, exists=exists)
+        assert '(attr_gender == "Women")' in text and '(attr_gender != "")' in text
+        assert 'doc["size"]' in text and "attr_gender is" not in text
