@@ -269,6 +269,7 @@ class Engine:
         atomic: bool = False,
         learn: LearnMode | None = None,
         echo: Callable[[str], None] | None = None,
+        ray: str | None = None,
     ) -> IngestReport:
         """Ingest a catalogue file, then learn the shop model when due; the report goes next to the store.
 
@@ -276,7 +277,8 @@ class Engine:
         ``sync`` (delete stored products the file no longer has) defaults to on for a whole file
         and off with ``limit``: a trial on the first rows must not delete the rest of a store.
         ``learn`` (default: the config's, ``auto``) is explained in :meth:`learn`; what it did is
-        ``report.learning``.
+        ``report.learning``. ``ray``: encode on the Ray cluster at this address (``auto``: the local
+        one), everything else as here.
         """
         loaded = load_catalog(catalog, mapping, limit=limit, limits=self.config.limits)
         report = self.ingest_catalog(
@@ -285,6 +287,7 @@ class Engine:
             progress=progress,
             report_path=report_path,
             atomic=atomic,
+            ray=ray,
         )
         report.learning = self.learn(learn, progress=progress, echo=echo)
         if report.report_path:
@@ -408,12 +411,18 @@ class Engine:
         report_path: str | Path | None = None,
         atomic: bool = False,
         optimize: bool = True,
+        ray: str | None = None,
     ) -> IngestReport:
         """Ingest products already read and validated (a file, or rows posted to the service).
 
         ``optimize=False`` leaves compaction to the caller (the service compacts every so many
-        writes instead of after each).
+        writes instead of after each). ``ray``: the address of a Ray cluster to encode on.
         """
+        encoding = None
+        if ray is not None:
+            from shopfuse.distributed.ray_ingest import RayEncoding
+
+            encoding = RayEncoding(ray)
         unsupported = self._add_modalities(catalog)
         report = ingest(
             catalog,
@@ -427,6 +436,7 @@ class Engine:
             optimize=optimize,
             moments=self.moments,
             moment_columns=moment_columns(self.components()),
+            encoding=encoding,
         )
         report.problems[:0] = unsupported
         if self.config.model is None or self.config.model_learned:

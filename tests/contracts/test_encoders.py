@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from pathlib import Path
 from typing import Any
@@ -156,3 +157,23 @@ def test_language_detection() -> None:
         "1234",
     ]
     assert detector.detect(texts) == ["zh", "zh", "en", "fr", None, None]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(k, n) for k in ("text_encoder", "image_encoder") for n in registry.names(k)]
+)
+def test_a_used_encoder_pickles_without_its_model_and_the_copy_encodes_alike(
+    kind: str, name: str, tiny_clip: Path, fashion_csv: Path
+) -> None:
+    # Ray ships encoders to its actors by pickling them, often from a process that already searched
+    # (its models loaded: native handles that cannot be pickled)
+    encoder = build(kind, name, tiny_clip)
+
+    def encode(e: Any) -> np.ndarray:
+        if kind == "text_encoder":
+            return np.asarray(e.encode_text(TEXTS[:2]))
+        return np.asarray(e.encode_images(photos(fashion_csv)[:2]))
+
+    first = encode(encoder)  # the model is loaded now
+    copy = pickle.loads(pickle.dumps(encoder))
+    np.testing.assert_allclose(encode(copy), first, atol=1e-5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +111,21 @@ def test_same_as_local_then_incremental(catalogue: Path, ray_address: str, tmp_p
         progress=False,
     )
     assert (again.added, again.updated, again.unchanged) == (0, 0, len(ROWS))
+    # one changed title: encoded again on the cluster by a driver whose language detector is loaded
+    # (it ran here during the first run and cannot be pickled: it must not travel)
+    changed = tmp_path / "changed.csv"
+    text = catalogue.read_text(encoding="utf-8").splitlines()
+    row = next(csv.reader([text[1]]))
+    title = row[next(csv.reader([text[0]])).index("productDisplayName")]
+    changed.write_text("\n".join([text[0], text[1].replace(title, title + " Limited Edition"), *text[2:]]))
+    third = ray_ingest(
+        load_catalog(changed, FASHION_MAPPING),
+        engine.store,
+        engine.product_encoder(),
+        address=ray_address,
+        progress=False,
+    )
+    assert (third.added, third.updated, third.unchanged) == (0, 1, len(ROWS) - 1)
 
 
 DRIVER = """
@@ -167,3 +184,46 @@ def test_resume_after_killed_driver(fashion_csv: Path, ray_address: str, tmp_pat
     ids = sorted(engine.store.hashes())
     assert len(ids) == engine.store.count() == len(RESUME_ROWS)
     assert len(engine.store.get(ids)) == len(RESUME_ROWS)
+
+
+def test_engine_ingest_on_ray_adds_first_video_columns_and_learns(
+    fashion_csv: Path, media_set: Any, media_engine: Engine, ray_address: str, tmp_path: Path
+) -> None:
+    # the constructed clips (first videos and sounds of a store, broken files among them) plus 60
+    # photo+title products: Engine.ingest(ray=...) is the local path with the encoding moved, so it
+    # gives the store its video/sound columns and moments, reports the same problems, and learns
+    with fashion_csv.open(newline="", encoding="utf-8") as handle:
+        fashion = [row for i, row in enumerate(csv.DictReader(handle)) if i in set(ROWS[:60])]
+    clips = [json.loads(line) for line in media_set.catalog.read_text(encoding="utf-8").splitlines()]
+    for clip in clips:
+        for name in ("video", "audio", "image"):
+            if isinstance(clip.get(name), str) and not Path(clip[name]).is_absolute():
+                clip[name] = str(media_set.catalog.parent / clip[name])
+            elif isinstance(clip.get(name), list):
+                clip[name] = [str(media_set.catalog.parent / v) for v in clip[name]]
+    products = [
+        {
+            "id": f"f{row['id']}",
+            "title": row["productDisplayName"],
+            "image": str(fashion_csv.parent / row["image"]),
+        }
+        for row in fashion
+    ]
+    catalogue = tmp_path / "catalogue.jsonl"
+    catalogue.write_text("\n".join(json.dumps(r) for r in [*clips, *products]) + "\n", encoding="utf-8")
+    engine = Engine.open(tmp_path / "store", EngineConfig(ocr="auto"))
+    assert "video" not in engine.store.manifest.columns
+    report = engine.ingest(catalogue, ray=ray_address, progress=False, learn="on")
+    assert {"video", "speech", "audio"} <= set(engine.store.manifest.columns)
+    assert [m["label"] for m in engine.product_moments("clip-narrated")] == [
+        "00:00-00:03",
+        "00:03-00:06",
+        "00:06-00:09",
+    ]
+    local = {(p.id, p.field, p.severity) for p in media_engine.last_report.problems if p.id}  # type: ignore[attr-defined]
+    ours = {(p.id, p.field, p.severity) for p in report.problems if p.id and not p.id.startswith("f")}
+    assert ours == local
+    assert report.learning is not None and report.learning["learned"], report.learning
+    assert engine.model is not None
+    top = engine.search_text(media_set.narrated, k=3)
+    assert "clip-narrated" in [h.id for h in top]

@@ -101,21 +101,6 @@ def ingest(
                 raise ShopfuseError(f"--ann must be hnsw or ivf, not {ann!r}")
             config.ann = AnnSettings(kind="hnsw" if ann == "hnsw" else "ivf")
         engine = open_engine(store, config, create=True)
-        if ray is not None:
-            from shopfuse.distributed.cli import ray_ingest_file
-
-            result = ray_ingest_file(
-                engine,
-                catalog,
-                field_mapping(field, mapping),
-                address=ray,
-                sync=sync,
-                progress=show_progress(progress),
-                report_path=report,
-                limit=limit,
-            )
-            typer.echo(json.dumps(result.to_dict()) if as_json else result.summary())
-            return
         result = engine.ingest(
             catalog,
             field_mapping(field, mapping),
@@ -125,6 +110,7 @@ def ingest(
             limit=limit,
             learn=learn,
             echo=lambda line: typer.echo(line, err=True),
+            ray=ray,
         )
     except ShopfuseError as exc:
         raise fail(exc) from exc

@@ -8,9 +8,10 @@ The pipeline is the local one (:func:`shopfuse.tasks.ingest.ingest`) cut into st
   active modality (text, image, OCR...) runs that modality's extractor; each actor unpickles the
   :class:`~shopfuse.tasks.ingest.ProductEncoder` once, so its model loads once per actor, and gets
   batches sized for its encoder (the encoder's own ``batch_size``);
-* the driver consumes the stream batch by batch: language detection, fusion with the shop model,
-  the "no usable modality" check, then **one** :meth:`VectorStore.upsert` per batch, exactly as the
-  local path does.
+* the driver consumes the stream batch by batch: :meth:`~shopfuse.tasks.ingest.ProductEncoder.finish`
+  (language detection, fusion with the shop model, the "no usable modality" check), then **one**
+  :meth:`VectorStore.upsert` per batch. The driver's part *is* the local path: :class:`RayEncoding`
+  is only the ``encoding`` step handed to :func:`~shopfuse.tasks.ingest.ingest`.
 
 Writing through the driver's store (not ``lance-ray``'s writer) keeps every guarantee the store gives
 the local path: the manifest and attribute columns, the moments table written before its product, one
@@ -20,10 +21,10 @@ Encoding, not writing, is the expensive part, so the driver is not the bottlenec
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,23 +34,14 @@ import numpy as np
 from PIL import Image
 
 from shopfuse.catalog.load import Catalog
-from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import ConfigError
 from shopfuse.modalities import Batch, modality_spec, modality_specs
 from shopfuse.optional import require
 from shopfuse.store.base import Record, VectorStore
-from shopfuse.store.moments import MomentTable
-from shopfuse.tasks.ingest import (
-    IngestReport,
-    ProductEncoder,
-    _coerce_attributes,
-    _count_stored,
-    _ensure_derived,
-    content_hash,
-)
-from shopfuse.types import Problem, Product
+from shopfuse.tasks.ingest import IngestReport, ProductEncoder, ingest
+from shopfuse.types import Problem
 
-__all__ = ["RayStats", "connect", "ray_ingest"]
+__all__ = ["RayEncoding", "RayStats", "connect", "ray_ingest"]
 
 DECODE = "decode"
 """Name of the photo-decoding stage in :class:`RayStats`."""
@@ -206,53 +198,45 @@ def _stage_batch(modality: str, encoder: ProductEncoder, default: int) -> int:
     return int(size) if isinstance(size, int) and size > 0 else default
 
 
+@dataclass(slots=True)
+class RayEncoding:
+    """:class:`~shopfuse.tasks.ingest.Encoding` on the Ray cluster at ``address`` (see the module docstring).
+
+    ``actors`` per stage defaults to the cluster's node count, spread over the nodes; ``stats``
+    (when given) receives where each stage ran and how fast.
+    """
+
+    address: str = "auto"
+    actors: int | None = None
+    stats: RayStats | None = None
+
+    def __call__(
+        self, encoder: ProductEncoder, todo: list[Record], batch_size: int, progress: bool
+    ) -> Iterator[tuple[int, list[Record], list[Problem]]]:
+        if not todo:
+            return
+        with connect(self.address) as ray:
+            for items in _encode(ray, todo, encoder, batch_size, progress, self.actors, self.stats):
+                problems = [problem for item in items for problem in item.problems]
+                kept, problems = encoder.finish([item.record for item in items], problems)
+                yield len(items), kept, problems
+
+
 def ray_ingest(
     catalog: Catalog,
     store: VectorStore,
     encoder: ProductEncoder,
     *,
     address: str = "auto",
-    sync: bool = True,
-    batch_size: int = 64,
-    progress: bool = True,
-    max_attributes: int | None = None,
-    optimize: bool = True,
-    moments: MomentTable | None = None,
-    moment_columns: dict[str, EncoderInfo] | None = None,
     actors: int | None = None,
     stats: RayStats | None = None,
+    **options: Any,
 ) -> IngestReport:
-    """:func:`~shopfuse.tasks.ingest.ingest` with the encoding spread over the Ray cluster at ``address``.
+    """:func:`~shopfuse.tasks.ingest.ingest` (same ``options``) with the extractors on a Ray cluster.
 
-    Same hashes, same records, same report and the same resume as the local path (see the module
-    docstring). ``actors`` per stage defaults to the cluster's node count, spread over the nodes;
-    ``stats`` (when given) receives where each stage ran and how fast.
+    Same hashes, records, report, commits and resume as the local path: only the encoding moves.
     """
-    started = time.perf_counter()
-    report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
-    report.skipped = len({p.row for p in catalog.problems if p.severity == "error"})
-    _coerce_attributes(catalog, store, report, max_attributes)
-    existing = store.hashes()
-    todo: list[Record] = []
-    for product in catalog.products:
-        digest = content_hash(product, encoder.fingerprint(product))
-        if existing.get(product.id) == digest:
-            report.unchanged += 1
-        else:
-            todo.append(Record(product, digest))
-    if todo:
-        with connect(address) as ray:
-            for items in _encode(ray, todo, encoder, batch_size, progress, actors, stats):
-                _store(items, encoder, store, existing, report, moments, moment_columns)
-    if sync and catalog.products:
-        vanished = sorted(set(existing) - catalog.seen_ids)
-        report.deleted = store.delete(vanished)
-        if moments is not None:
-            moments.delete_products(vanished)
-    if optimize and (report.stored or report.deleted):
-        store.optimize()
-    report.seconds = time.perf_counter() - started
-    return report
+    return ingest(catalog, store, encoder, encoding=RayEncoding(address, actors, stats), **options)
 
 
 def _encode(
@@ -279,7 +263,10 @@ def _encode(
     # every pool must fit at once beside Ray Data's own tasks, or the stream stalls
     share = max(0.05, min(1.0, round(cpus / (stages * size + 1), 2)))
     remote = {"num_cpus": share, "scheduling_strategy": "SPREAD"}
-    blob = ray.cloudpickle.dumps(encoder)  # the extractors hold lambdas
+    # the extractors hold lambdas; the language detector stays with the driver (it runs there, and
+    # once loaded it holds ctypes pointers that cannot be pickled)
+    shipped = dataclasses.replace(encoder, components=dataclasses.replace(encoder.components, langid=None))
+    blob = ray.cloudpickle.dumps(shipped)
     items = [{"payload": pickle.dumps(_Item(record))} for record in todo]
     ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // 8, 200)))
     if photo_stage:
@@ -309,37 +296,3 @@ def _encode(
                 for stage, count, seconds, node in item.timings:
                     stats.add(stage, count, seconds, node)
         yield done
-
-
-def _store(
-    items: list[_Item],
-    encoder: ProductEncoder,
-    store: VectorStore,
-    existing: dict[str, str],
-    report: IngestReport,
-    moments: MomentTable | None,
-    moment_columns: dict[str, EncoderInfo] | None,
-) -> None:
-    """The driver's part of :meth:`ProductEncoder.encode` for encoded products, then one commit."""
-    records = [item.record for item in items]
-    for item in items:
-        report.problems.extend(item.problems)
-    encoder._detect_language(records)
-    encoder.fuse(records)
-    kept: list[Record] = []
-    unusable: dict[str, list[Product]] = defaultdict(list)
-    for record in records:
-        if record.vectors:
-            kept.append(record)
-        else:
-            unusable[encoder._missing(record.product)].append(record.product)
-    for why, products in unusable.items():
-        report.problems.extend(
-            Problem(p.source, p.row, p.id, None, f"no usable modality: {why}") for p in products
-        )
-        report.skipped += len(products)
-    _ensure_derived(kept, store, encoder.derived_attributes())
-    if moments is not None:
-        moments.replace(kept, moment_columns or {})
-    store.upsert(kept)
-    _count_stored(kept, existing, report)

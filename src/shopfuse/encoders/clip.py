@@ -20,13 +20,14 @@ from PIL import Image
 from shopfuse.encoders._deps import package_version, require
 from shopfuse.encoders.base import EncoderInfo, as_texts, l2_normalize
 from shopfuse.errors import ConfigError
+from shopfuse.optional import LazyModels
 from shopfuse.registry import registry
 from shopfuse.types import TextRole
 
 __all__ = ["ClipEncoder"]
 
 
-class ClipEncoder:
+class ClipEncoder(LazyModels):
     """CLIP text and image towers loaded offline from a local ``transformers`` checkpoint."""
 
     def __init__(self, path: str, batch_size: int = 32, device: str = "cpu") -> None:

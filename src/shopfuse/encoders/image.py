@@ -22,6 +22,7 @@ from shopfuse.encoders.colour import COLOUR_DIM, colour_histograms
 from shopfuse.encoders.tail import load_tail, tail_digest
 from shopfuse.errors import ConfigError
 from shopfuse.media.images import square_pad
+from shopfuse.optional import LazyModels
 from shopfuse.registry import registry
 
 __all__ = ["EfficientNetColourEncoder", "export_onnx", "onnx_cache_dir", "onnx_session"]
@@ -78,7 +79,7 @@ FEATURE_DIM = 1280
 
 
 @registry.register("image_encoder", "efficientnet-colour")
-class EfficientNetColourEncoder:
+class EfficientNetColourEncoder(LazyModels):
     """Pooled EfficientNet-Lite features joined with a colour histogram, as one unit vector.
 
     The two parts are scaled so that the inner product of two vectors is

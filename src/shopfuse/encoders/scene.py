@@ -31,7 +31,7 @@ from PIL import Image
 from shopfuse.errors import MissingDependencyError
 from shopfuse.media.background import BackgroundStats, background_stats
 from shopfuse.media.landmarks import Landmarker, Landmarks
-from shopfuse.optional import require
+from shopfuse.optional import LazyModels, require
 
 __all__ = [
     "PLACES",
@@ -171,7 +171,7 @@ def imagenet_probabilities(features: np.ndarray, backbone: str = "efficientnet-l
     return np.asarray(exp / exp.sum(axis=1, keepdims=True), dtype=np.float32)
 
 
-class SceneTagger:
+class SceneTagger(LazyModels):
     """Tags photos with a scene and a shot type (see the module docstring for the rules).
 
     ``people=False`` skips the landmarkers (no ``on_model`` then). Pass ``features`` to

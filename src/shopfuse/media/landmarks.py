@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from shopfuse.errors import MissingDependencyError
-from shopfuse.optional import require
+from shopfuse.optional import LazyModels, require
 
 __all__ = [
     "FACE_MODEL",
@@ -103,7 +103,7 @@ class Landmarks:
         return bool(self.faces or self.hands)
 
 
-class Landmarker:
+class Landmarker(LazyModels):
     """Lazy MediaPipe face and hand landmarkers (each loaded on first use, once).
 
     ``hands="fallback"`` looks for hands only where no face was found: enough to tell whether

@@ -6,7 +6,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,6 +107,14 @@ class ProductEncoder:
         batch = Batch(records, self.components)
         for _, extractor in self._extractors:
             extractor.extract(batch)
+        return self.finish(records, batch.problems)
+
+    def finish(self, records: list[Record], problems: list[Problem]) -> tuple[list[Record], list[Problem]]:
+        """After the extractors ran (here, or on a cluster): language, fusion, and the products kept.
+
+        A product with no vector at all is dropped with a problem naming the fields it lacks; one
+        whose photos all failed is kept for its text, its photo problems made visible.
+        """
         self._detect_language(records)
         self.fuse(records)
         kept = []
@@ -115,11 +123,8 @@ class ProductEncoder:
                 kept.append(record)
                 continue
             p = record.product
-            batch.problems.append(
-                Problem(p.source, p.row, p.id, None, f"no usable modality: {self._missing(p)}")
-            )
-        # a product whose photos all failed is kept for its text, but the failure becomes visible
-        return kept, batch.problems
+            problems.append(Problem(p.source, p.row, p.id, None, f"no usable modality: {self._missing(p)}"))
+        return kept, problems
 
     def _missing(self, product: Product) -> str:
         """Why a product got no vector at all, naming the fields the active modalities read."""
@@ -295,6 +300,27 @@ def _reason_kind(problem: Problem) -> str:
     return f"{problem.field}: {reason}" if problem.field else reason
 
 
+class Encoding(Protocol):
+    """Runs the encoder over the products to store, yielding ``(products done, records kept, problems)``
+    per batch in the order the store should commit them."""
+
+    def __call__(
+        self, encoder: ProductEncoder, todo: list[Record], batch_size: int, progress: bool
+    ) -> Iterator[tuple[int, list[Record], list[Problem]]]: ...
+
+
+def encode_locally(
+    encoder: ProductEncoder, todo: list[Record], batch_size: int, progress: bool
+) -> Iterator[tuple[int, list[Record], list[Problem]]]:
+    """The products encoded in this process, ``batch_size`` at a time, with a progress bar."""
+    with tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress) as bar:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            records, problems = encoder.encode([r.product for r in chunk], [r.content_hash for r in chunk])
+            yield len(chunk), records, problems
+            bar.update(len(chunk))
+
+
 def ingest(
     catalog: Catalog,
     store: VectorStore,
@@ -308,6 +334,7 @@ def ingest(
     optimize: bool = True,
     moments: MomentTable | None = None,
     moment_columns: dict[str, EncoderInfo] | None = None,
+    encoding: Encoding | None = None,
 ) -> IngestReport:
     """Store every product of ``catalog`` whose content changed; with ``sync``, delete vanished ids.
 
@@ -318,36 +345,34 @@ def ingest(
     ``max_attributes`` caps the store's attribute columns: new columns past it are not stored.
     ``optimize`` compacts the store after a run that changed it. ``moments`` receives the
     timed parts of product videos (with ``moment_columns``); they are written before their
-    product, so a product whose hash is stored always has its moments.
+    product, so a product whose hash is stored always has its moments. ``encoding`` runs the
+    extractors (default :func:`encode_locally`; :class:`shopfuse.distributed.ray_ingest.RayEncoding`
+    spreads them over a Ray cluster): everything else, hashes to commits, is this function.
     """
     started = time.perf_counter()
     report = IngestReport(catalog.source, rows=catalog.rows, problems=list(catalog.problems))
     report.skipped = len({(p.row) for p in catalog.problems if p.severity == "error"})
     _coerce_attributes(catalog, store, report, max_attributes)
     existing = store.hashes()
-    todo: list[tuple[Product, str]] = []
+    todo: list[Record] = []
     for product in catalog.products:
         digest = content_hash(product, encoder.fingerprint(product))
         if existing.get(product.id) == digest:
             report.unchanged += 1
         else:
-            todo.append((product, digest))
+            todo.append(Record(product, digest))
     pending: list[Record] = []
-    with tqdm(total=len(todo), desc="ingest", unit="product", disable=not progress) as bar:
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            records, problems = encoder.encode([p for p, _ in chunk], [h for _, h in chunk])
-            report.problems.extend(problems)
-            report.skipped += len(chunk) - len(records)
-            _ensure_derived(records, store, encoder.derived_attributes())
-            if atomic:
-                pending.extend(records)
-            else:
-                if moments is not None:
-                    moments.replace(records, moment_columns or {})
-                store.upsert(records)
-                _count_stored(records, existing, report)
-            bar.update(len(chunk))
+    for done, records, problems in (encoding or encode_locally)(encoder, todo, batch_size, progress):
+        report.problems.extend(problems)
+        report.skipped += done - len(records)
+        _ensure_derived(records, store, encoder.derived_attributes())
+        if atomic:
+            pending.extend(records)
+        else:
+            if moments is not None:
+                moments.replace(records, moment_columns or {})
+            store.upsert(records)
+            _count_stored(records, existing, report)
     if pending:
         if moments is not None:
             moments.replace(pending, moment_columns or {})
