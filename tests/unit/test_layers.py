@@ -27,6 +27,10 @@ SERVICES = (
     "query",
     "catalog",
     "media",
+    "content",
+    "creative",
+    "evaluation",
+    "distributed",
 )
 """The subpackages below the Engine facade: none of them may import it, even lazily."""
 
@@ -198,3 +202,15 @@ def test_services_do_not_import_the_engine() -> None:
         if FACADE in edges and any(name == s or name.startswith(f"{s}.") for s in services)
     )
     assert not offenders, f"modules below the engine that import {FACADE}: {offenders}"
+
+
+def test_no_import_cycles_inside_a_subpackage_even_lazily() -> None:
+    """Function-level imports count here: a lazy import back into a sibling module hides a cycle."""
+    graph = import_graph(module_level=False)
+
+    def subpackage(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    inside = {m: {t for t in edges if subpackage(t) == subpackage(m)} for m, edges in graph.items()}
+    cycles = find_cycles(inside)
+    assert not cycles, "import cycles inside a subpackage:\n" + "\n".join(" -> ".join(c) for c in cycles)
