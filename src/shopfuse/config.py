@@ -89,15 +89,17 @@ class AnnSettings(BaseModel):
     """Approximate nearest-neighbour search for big stores: HNSW or IVF, scored by inner product.
 
     The Lance store builds an in-memory FAISS index (``faiss-cpu``, extra ``ann``) over a column
-    once it holds ``min_rows`` vectors and uses it for unfiltered searches; filtered searches stay
-    exact. The Milvus store builds a Milvus index of the same kind over every vector field.
+    once it holds ``min_rows`` vectors and uses it for unfiltered searches and for filtered ones
+    whose filter matches at least ``min_rows`` of them (IVF visits the closest clusters that hold
+    matches; HNSW scores the matches exactly); a filter matching fewer is scored exactly over its
+    matches. The Milvus store builds a Milvus index of the same kind over every vector field.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["hnsw", "ivf"] = "hnsw"
     min_rows: int = Field(default=100_000, ge=0)
-    """Lance only: below this many vectors a column is searched exactly."""
+    """Lance only: below this many vectors a column (or a filter's matches) is searched exactly."""
     m: int = Field(default=16, ge=2)
     """HNSW: links per node."""
     ef_construction: int = Field(default=80, ge=1)
