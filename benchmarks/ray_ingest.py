@@ -7,21 +7,23 @@ a fresh store for every run:
 2. ``ray_1_node``: ``ray_ingest`` against a local cluster of one head node started with
    ``ray start --head --num-cpus 1`` (one actor per stage);
 3. ``ray_2_nodes``: the same after a second node joined (``ray start --address ... --num-cpus 1``,
-   like ``tests/helpers/ray_cluster.py``), so two actors per stage, spread over the nodes;
+   with ``LocalCluster.add_node``), so two actors per stage, spread over the nodes;
 4. ``cli``: ``shopfuse ingest CAT --store S --ray ADDRESS --ocr off`` against the running cluster, its
    summary line recorded.
 
 Every run's time is wall-clock from a freshly opened engine to the end of the ingest, so it includes
 loading the models (in this process for ``local``, in every actor for Ray) and, for Ray, starting the
 actor pools. ``RayStats`` gives each stage's products and busy seconds, hence the per-actor throughput;
-the driver's own share (fusion, language detection, store commits) is timed by wrapping its per-batch
-step. From these the speed-up per added node is modelled (see ``model_speedup``).
+the driver's own share is timed by wrapping, on the objects of the run, ``ProductEncoder.finish``
+(language detection, fusion) and the store's ``upsert`` (one commit per batch). From these the
+speed-up per added node is modelled (see ``model_speedup``).
 
 On this 2-core box both Ray nodes share the same two cores (and the driver, and other people's work),
 so the 1-vs-2-node ratio shows Ray's overhead, not a speed-up.
 
-The cluster gets ``RAY_AUTH_MODE=disabled`` (a local test cluster) and its own ``--temp-dir``; at the
-end only the Ray processes of that temp dir are stopped (by pid), so other Ray clusters on the
+The cluster is :func:`shopfuse.distributed.local_cluster.local_cluster` (also behind the tests'
+``tests/helpers/ray_cluster.py``): ``RAY_AUTH_MODE=disabled``, free ports, its own ``--temp-dir``, and
+at the end only the processes of that cluster are stopped (by pid), so other Ray clusters on the
 machine are left alone.
 
 Run::
@@ -36,16 +38,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import dataclasses
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +53,10 @@ from _common import peak_rss_mib, print_table, rate, write_results
 from shopfuse.catalog.load import load_catalog
 from shopfuse.config import EngineConfig
 from shopfuse.demo import FASHION_MAPPING, find_data
-from shopfuse.distributed import ray_ingest as ray_module
+from shopfuse.distributed.local_cluster import local_cluster
 from shopfuse.distributed.ray_ingest import RayStats, ray_ingest
 from shopfuse.engine import Engine
+from shopfuse.tasks.ingest import ProductEncoder
 
 NAME = "ray_ingest"
 BIN = Path(sys.executable).parent
@@ -74,13 +74,6 @@ def parse_args() -> argparse.Namespace:
     if args.limit < 1 or args.cli_limit < 1:
         parser.error("--limit and --cli-limit must be at least 1")
     return args
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def write_catalogue(source: Path, target: Path, limit: int) -> Path:
@@ -101,114 +94,6 @@ def write_catalogue(source: Path, target: Path, limit: int) -> Path:
     return target
 
 
-def _ray(*args: str, env: dict[str, str]) -> None:
-    done = subprocess.run(
-        [str(BIN / "ray"), *args], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"ray {' '.join(args[:2])} failed: {done.stdout[-1500:]} {done.stderr[-1500:]}")
-
-
-def _node_ports() -> list[str]:
-    options = (
-        "--dashboard-agent-listen-port",
-        "--dashboard-agent-grpc-port",
-        "--metrics-export-port",
-        "--runtime-env-agent-port",
-        "--node-manager-port",
-        "--object-manager-port",
-    )
-    return [part for option in options for part in (option, str(free_port()))]
-
-
-def _names(entry: Path, marker: str) -> bool:
-    """Whether process ``entry`` names ``marker`` in its command line or holds a file under it open.
-
-    Ray's agents rename themselves (``ray::DashboardAgent``), so the command line alone misses them;
-    every process of a cluster keeps a log file of its session (under the temp dir) open.
-    """
-    if marker in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
-        return True
-    for fd in (entry / "fd").iterdir():
-        with suppress(OSError):
-            if os.readlink(fd).startswith(marker):
-                return True
-    return False
-
-
-def _pids_of(marker: str) -> list[int]:
-    """Processes of this user that belong to this run's cluster (``marker``: its Ray temp dir)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if entry.stat().st_uid == os.getuid() and _names(entry, marker):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
-
-
-def _stop(marker: str) -> int:
-    """SIGTERM then SIGKILL every process of this run's cluster (found by its temp dir); how many."""
-    seen: set[int] = set()
-    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 1.0), (signal.SIGKILL, 1.0)):
-        pids = _pids_of(marker)
-        seen.update(pids)
-        for pid in pids:
-            with suppress(ProcessLookupError):
-                os.kill(pid, sig)
-        if pids:
-            time.sleep(wait)
-    left = _pids_of(marker)
-    if left:
-        raise RuntimeError(f"Ray processes still running after SIGKILL: {left}")
-    return len(seen)
-
-
-@contextmanager
-def cluster(object_store_mb: int, temp: str) -> Iterator[tuple[str, Callable[[], None]]]:
-    """A one-node local cluster (head, 1 CPU); yields its address and a function adding a second node."""
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    common = [
-        "--num-cpus",
-        "1",
-        "--object-store-memory",
-        str(object_store_mb * 1024 * 1024),
-        "--disable-usage-stats",
-    ]
-
-    def add_node() -> None:
-        _ray(
-            "start", "--address", address, "--node-ip-address", "127.0.0.1", *common, *_node_ports(), env=env
-        )
-
-    try:
-        _ray(
-            "start",
-            "--head",
-            "--port",
-            str(port),
-            "--node-ip-address",
-            "127.0.0.1",
-            "--include-dashboard=false",
-            "--ray-client-server-port",
-            str(free_port()),
-            "--temp-dir",
-            temp,
-            *common,
-            *_node_ports(),
-            env=env,
-        )
-        yield address, add_node
-    finally:
-        print(f"stopped {_stop(temp)} Ray processes of {temp}")
-
-
 def local_run(catalogue: Path, store: Path) -> dict[str, Any]:
     """The plain local ingest into a fresh store."""
     started = time.perf_counter()
@@ -218,41 +103,83 @@ def local_run(catalogue: Path, store: Path) -> dict[str, Any]:
     return _row("local", report, seconds, nodes=0)
 
 
+@dataclass
+class DriverClock:
+    """The driver's own busy time: ``ProductEncoder.finish`` (language, fusion) and the store's commits."""
+
+    products: int = 0
+    finish_seconds: float = 0.0
+    upsert_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.finish_seconds + self.upsert_seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "products": self.products,
+            "seconds": round(self.seconds, 3),
+            "products_per_s": rate(self.products, self.seconds),
+            "finish_seconds": round(self.finish_seconds, 3),
+            "upsert_seconds": round(self.upsert_seconds, 3),
+        }
+
+
+def timed_encoder(encoder: ProductEncoder, clock: DriverClock) -> ProductEncoder:
+    """A copy of ``encoder`` whose ``finish`` adds its products and seconds to ``clock``.
+
+    ``ProductEncoder`` has slots, so the wrapper is a subclass made for this run (its copies shipped to
+    the actors never call ``finish``); nothing module-level is patched.
+    """
+
+    class TimedEncoder(type(encoder)):  # type: ignore[misc]
+        __slots__ = ()
+
+        def finish(self, records: list[Any], problems: list[Any]) -> tuple[list[Any], list[Any]]:
+            begun = time.perf_counter()
+            try:
+                return super().finish(records, problems)  # type: ignore[no-any-return]
+            finally:
+                clock.finish_seconds += time.perf_counter() - begun
+                clock.products += len(records)
+
+    return TimedEncoder(**{f.name: getattr(encoder, f.name) for f in dataclasses.fields(encoder) if f.init})
+
+
+def time_upserts(store: Any, clock: DriverClock) -> None:
+    """Wrap ``store.upsert`` on this store object (one commit per batch) so its seconds go to ``clock``."""
+    upsert = store.upsert
+
+    def timed(records: list[Any], *rest: Any, **options: Any) -> Any:
+        begun = time.perf_counter()
+        try:
+            return upsert(records, *rest, **options)
+        finally:
+            clock.upsert_seconds += time.perf_counter() - begun
+
+    store.upsert = timed
+
+
 def ray_run(label: str, catalogue: Path, store: Path, address: str) -> dict[str, Any]:
     """``ray_ingest`` into a fresh store, with the stage statistics and the driver's own busy time."""
-    driver = {"seconds": 0.0, "products": 0}
-    original = ray_module._store
-
-    def timed_store(items: list[Any], *rest: Any) -> None:
-        begun = time.perf_counter()
-        original(items, *rest)
-        driver["seconds"] += time.perf_counter() - begun
-        driver["products"] += len(items)
-
-    ray_module._store = timed_store  # type: ignore[assignment]
+    clock = DriverClock()
     stats = RayStats()
-    try:
-        started = time.perf_counter()
-        engine = Engine.open(store, EngineConfig(ocr="off"))
-        report = ray_ingest(
-            load_catalog(catalogue, FASHION_MAPPING),
-            engine.store,
-            engine.product_encoder(),
-            address=address,
-            batch_size=engine.config.batch_size,
-            progress=False,
-            stats=stats,
-        )
-        seconds = time.perf_counter() - started
-    finally:
-        ray_module._store = original
+    started = time.perf_counter()
+    engine = Engine.open(store, EngineConfig(ocr="off"))
+    time_upserts(engine.store, clock)
+    report = ray_ingest(
+        load_catalog(catalogue, FASHION_MAPPING),
+        engine.store,
+        timed_encoder(engine.product_encoder(), clock),
+        address=address,
+        batch_size=engine.config.batch_size,
+        progress=False,
+        stats=stats,
+    )
+    seconds = time.perf_counter() - started
     row = _row(label, report, seconds, nodes=stats.nodes)
     row["stats"] = stats.to_dict()
-    row["driver"] = {
-        "products": driver["products"],
-        "seconds": round(driver["seconds"], 3),
-        "products_per_s": rate(int(driver["products"]), driver["seconds"]),
-    }
+    row["driver"] = clock.to_dict()
     return row
 
 
@@ -344,23 +271,22 @@ def main() -> None:
     args = parse_args()
     source = find_data(args.data) / "fashion-products" / "metadata.csv"
     root = Path(tempfile.mkdtemp(prefix="sfraybench"))
-    temp = tempfile.mkdtemp(prefix="sfray")  # short: Ray's socket paths must stay under 108 chars
     runs: list[dict[str, Any]] = []
     try:
         catalogue = write_catalogue(source, root / "fashion.csv", args.limit)
         runs.append(local_run(catalogue, root / "local"))
         print(f"local: {runs[-1]['products_per_s']} products/s", flush=True)
-        with cluster(args.object_store_mb, temp) as (address, add_node):
-            runs.append(ray_run("ray_1_node", catalogue, root / "ray1", address))
+        with local_cluster(nodes=1, cpus_per_node=1, object_store_mb=args.object_store_mb) as cluster:
+            runs.append(ray_run("ray_1_node", catalogue, root / "ray1", cluster.address))
             print(f"ray 1 node: {runs[-1]['products_per_s']} products/s", flush=True)
-            add_node()
-            runs.append(ray_run("ray_2_nodes", catalogue, root / "ray2", address))
+            cluster.add_node()
+            runs.append(ray_run("ray_2_nodes", catalogue, root / "ray2", cluster.address))
             print(f"ray 2 nodes: {runs[-1]['products_per_s']} products/s", flush=True)
-            cli = cli_run(catalogue, root / "cli", address, min(args.cli_limit, args.limit))
+            cli = cli_run(catalogue, root / "cli", cluster.address, min(args.cli_limit, args.limit))
             print(f"cli: rc {cli['returncode']}: {cli['summary']}", flush=True)
+        print(f"stopped {cluster.stopped} Ray processes of {cluster.temp_dir}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(temp, ignore_errors=True)
     local = runs[0]["products_per_s"]
     print_table(
         f"Ingest of {args.limit} real fashion products (OCR off), fresh store each",
