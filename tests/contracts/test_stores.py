@@ -275,6 +275,7 @@ def test_filterable_attributes_follow_sql_semantics(
         collection = f"t{uuid.uuid4().hex[:12]}"
         request.addfinalizer(lambda: milvus_server.drop_collections(address, collection))
         store = MilvusStore.create(f"milvus://{address}/{collection}", columns, filterable=["gender"])
+        assert MilvusStore(f"milvus://{address}/{collection}?consistency=strong").consistency == "Strong"
     assert MilvusStore(store.path).filterable == ("gender",)
     assert "attr_gender" in store._filter("gender = 'Women'")
     check_sql_semantics(store)
