@@ -675,21 +675,24 @@ class MilvusStore:
         about ``s`` of the candidates an unfiltered search has, and recall falls (0.27 at 7 % and
         nprobe 16 of 1,024 lists on one million rows). Like Qdrant's and Weaviate's flat-search
         cutoff, the share is measured (a ``count(*)`` of the filter, kept :data:`SHARE_TTL`
-        seconds) and ``nprobe`` (``ef`` for HNSW) divided by it, so the search meets as many
-        *matching* candidates as the unfiltered one; a filter matching at most
+        seconds) and ``nprobe`` (``ef`` for HNSW) scaled by ``(2 - s) / s``: the search meets as
+        many *matching* candidates as the unfiltered one, up to twice as many for a selective
+        filter, whose best matches lie farther from the query (at 200,000 rows, ``gender =
+        'Women'``, 38 %, nprobe 16: recall 0.954 with ``1 / s``); a filter matching at most
         :data:`EXACT_MATCHES` rows, or one that would scan half the lists anyway, scans every
         list: exact over the matches (IVF_FLAT skips non-matching rows before computing a score).
         """
         matches, total = self._share(collection, condition, rows, level)
-        share = matches / total if total else 1.0
+        share = min(1.0, max(matches / total if total else 1.0, 1e-9))
+        scale = (2.0 - share) / share
         ann = self._manifest.ann
         if "nprobe" in params and ann is not None:
             nlist = ann.nlist or 1024
-            wanted = math.ceil(params["nprobe"] / max(share, 1e-9))
+            wanted = math.ceil(params["nprobe"] * scale)
             exact = matches <= EXACT_MATCHES or wanted * 2 >= nlist
             return {**params, "nprobe": nlist if exact else wanted}
         if "ef" in params:
-            ef = math.ceil(params["ef"] / max(share, 1e-9))
+            ef = math.ceil(params["ef"] * scale)
             return {**params, "ef": min(MAX_EF, max(params["ef"], ef))}
         return params
 

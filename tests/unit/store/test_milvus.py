@@ -173,20 +173,20 @@ def test_filtered_ann_search_is_widened_by_the_filter_share(tmp_path: Path) -> N
 
     store._count = count  # type: ignore[method-assign]
     where = "has_text == true and gender"
-    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 217}
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 417}
     assert len(calls) == 2
     store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session")
     assert len(calls) == 2  # the share is remembered ...
     store._bump_version()
     counts["match"] = 600_000
-    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 27}
+    assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 38}
     assert len(calls) == 4  # ... until this store writes
     store._shares.clear()
     counts["match"] = 15_000  # few matches: every list, exact among them
     assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 1024}
     store._shares.clear()
-    counts["match"] = 30_000  # 16 / 3 % would scan more than half the lists: all of them
+    counts["match"] = 30_000  # 16 x 1.97 / 3 % would scan more than half the lists: all of them
     assert store._widen({"nprobe": 16}, "c", where, "has_text == true", "Session") == {"nprobe": 1024}
     store._shares.clear()
     counts["match"] = 100_000
-    assert store._widen({"ef": 64}, "c", where, "x", "Session") == {"ef": 640}
+    assert store._widen({"ef": 64}, "c", where, "x", "Session") == {"ef": 1216}
