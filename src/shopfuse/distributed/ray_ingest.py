@@ -262,7 +262,7 @@ def _encode(
     cpus = float(ray.cluster_resources().get("CPU", 1.0))
     # every pool must fit at once beside Ray Data's own tasks, or the stream stalls
     share = max(0.05, min(1.0, round(cpus / (stages * size + 1), 2)))
-    remote = {"num_cpus": share, "scheduling_strategy": "SPREAD"}
+    context.scheduling_strategy = "SPREAD"  # Ray Data's default, said here: each pool over the nodes
     # the extractors hold lambdas; the language detector stays with the driver (it runs there, and
     # once loaded it holds ctypes pointers that cannot be pickled)
     shipped = dataclasses.replace(encoder, components=dataclasses.replace(encoder.components, langid=None))
@@ -276,7 +276,7 @@ def _encode(
             batch_size=_stage_batch("image", encoder, 32) if "image" in active else 32,
             batch_format="numpy",
             compute=ActorPoolStrategy(size=size),
-            **remote,
+            num_cpus=share,
         )
     for modality in active:
         ds = ds.map_batches(
@@ -285,7 +285,7 @@ def _encode(
             batch_size=_stage_batch(modality, encoder, 32),
             batch_format="numpy",
             compute=ActorPoolStrategy(size=size),
-            **remote,
+            num_cpus=share,
         )
     if stats is not None:
         stats.nodes = nodes
