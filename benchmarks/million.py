@@ -197,8 +197,8 @@ def wait_indexed(store: MilvusStore, rows: int, timeout: float) -> dict[str, Any
 def raw_bounded(store: MilvusStore, queries: np.ndarray, truth: np.ndarray, nprobe: int) -> dict[str, Any]:
     """Diagnostic, not the store API: the same IVF search from pymilvus with Bounded consistency, ids only.
 
-    The store searches with the collections' Strong consistency, which waits for the server's
-    time tick; this shows how much of its latency that wait is.
+    The floor a store search (``--milvus-consistency``, ``session`` by default; ``strong`` waits
+    for the server's time tick, ~200 ms) can reach, without fetching the rows' fields.
     """
     client: Any = store._client
     name = column_collection(store.location, "v") if store.layout == "split" else store.location.collection
