@@ -166,6 +166,9 @@ class EngineConfig(SavableConfig):
     """Backend of a store in a local folder; a ``milvus://host:port/collection`` store is Milvus."""
     ann: AnnSettings | None = None
     """Approximate search for big stores (set when the store is created); ``None``: exact search."""
+    milvus_filterable: list[str] = Field(default_factory=list)
+    """Milvus only: string attributes stored as ``VARCHAR`` fields for fast filters (a JSON filter
+    costs ~40 ms at 200k rows against ~4 ms); fixed when the store is created."""
     limits: FieldLimits = FieldLimits()
     """Size limits on catalogue rows and posted products."""
     modalities: list[str] | None = None

@@ -123,11 +123,12 @@ def test_ingest_search_filter_reingest_delete_on_a_real_milvus_server(
     """A real Milvus 2.3 server (one vector field per collection): the split layout end to end."""
     catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(24)))
     uri = f"milvus://{real_milvus}/e2e_{tmp_path.name[-8:].replace('-', '_')}"
-    engine = Engine.open(uri)
+    engine = Engine.open(uri, EngineConfig(milvus_filterable=["gender", "articleType"]))
     report = engine.ingest(catalog, FASHION_MAPPING, progress=False)
     assert report.added == 24 and engine.store.count() == 24
     store = engine.store
     assert isinstance(store, MilvusStore) and store.layout == "split"
+    assert store.filterable == ("gender", "articleType")  # real VARCHAR fields: filters skip the JSON
     assert store.check().ok
 
     reopened = Engine.open(uri, create=False)
@@ -153,3 +154,11 @@ def test_an_unreachable_milvus_server_is_a_store_error_naming_the_uri() -> None:
     uri = f"milvus://127.0.0.1:{free_port()}/products"
     with pytest.raises(StoreError, match=f"cannot connect to the Milvus server at {uri}"):
         MilvusStore(uri)
+
+
+def test_filterable_attributes_are_for_new_milvus_stores_only(fashion_csv: Path, tmp_path: Path) -> None:
+    catalog = write_subset(fashion_csv, tmp_path / "c.csv", list(range(3)))
+    command = ["ingest", str(catalog), "--store", str(tmp_path / "s"), "--filterable", "gender"]
+    lance = CliRunner().invoke(app, command)
+    assert lance.exit_code != 0 and "applies to Milvus stores" in lance.output
+    assert not (tmp_path / "s").exists()

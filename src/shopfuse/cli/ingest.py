@@ -74,6 +74,13 @@ def ingest(
         str | None,
         typer.Option(help="Approximate search for a new big store: hnsw or ivf (default: exact)."),
     ] = None,
+    filterable: Annotated[
+        str | None,
+        typer.Option(
+            help="A new Milvus store: string attributes to hold as real fields for fast filters "
+            "(comma-separated, e.g. gender,articleType); fixed at creation.",
+        ),
+    ] = None,
     ray: Annotated[
         str | None,
         typer.Option(
@@ -87,6 +94,7 @@ def ingest(
     try:
         from shopfuse.config import AnnSettings
         from shopfuse.store.locate import read_engine_config
+        from shopfuse.store.milvus import is_milvus_uri
 
         saved = read_engine_config(store)
         config = engine_config(text_encoder, image_encoder, clip_path, ocr, saved, model)
@@ -100,6 +108,12 @@ def ingest(
             if ann not in ("hnsw", "ivf"):
                 raise ShopfuseError(f"--ann must be hnsw or ivf, not {ann!r}")
             config.ann = AnnSettings(kind="hnsw" if ann == "hnsw" else "ivf")
+        if filterable is not None:
+            if saved is not None:
+                raise ShopfuseError("--filterable is fixed when a store is made; this store exists already")
+            if not (is_milvus_uri(store) or config.store_backend == "milvus"):
+                raise ShopfuseError("--filterable applies to Milvus stores (milvus://..., --backend milvus)")
+            config.milvus_filterable = [name.strip() for name in filterable.split(",") if name.strip()]
         engine = open_engine(store, config, create=True)
         result = engine.ingest(
             catalog,

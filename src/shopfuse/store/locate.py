@@ -61,7 +61,12 @@ def work_folder(location: str | Path) -> Path:
 def create_store(location: str | Path, columns: dict[str, EncoderInfo], config: EngineConfig) -> VectorStore:
     """A new empty store at ``location`` with the backend and ANN settings of ``config``."""
     factory: Any = registry.get("store", backend_of(location, config.store_backend))
-    store: VectorStore = factory.create(location, columns, ann=config.ann)
+    extra = (
+        {"filterable": config.milvus_filterable}
+        if factory is MilvusStore and config.milvus_filterable
+        else {}
+    )
+    store: VectorStore = factory.create(location, columns, ann=config.ann, **extra)
     return store
 
 
