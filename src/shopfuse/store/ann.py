@@ -10,7 +10,15 @@ import numpy as np
 from shopfuse.config import AnnSettings
 from shopfuse.optional import require
 
-__all__ = ["AnnIndex", "default_nlist"]
+__all__ = ["EXACT_MATCHES", "FILTERED_VISIT", "AnnIndex", "default_nlist"]
+
+EXACT_MATCHES = 20_000
+"""A filter matching at most this many rows is scored exactly over its matches (a few ms), not
+through an index (both stores)."""
+FILTERED_VISIT = 4
+"""A filtered IVF search visits this many times as many matching rows as an unfiltered one visits
+rows: at a million replicated product vectors with a 7.4% filter unlike the query, recall@10 was
+0.937 / 0.982 / 0.999 at 1x / 2x / 4x, for 3.0 / 3.2 / 3.9 ms p50."""
 
 
 def default_nlist(rows: int) -> int:
@@ -84,8 +92,9 @@ class AnnIndex:
         A filter moves the nearest allowed rows away from the query's own neighbourhood (a
         category unlike the query), so the search cannot stay where the unfiltered one would.
         IVF visits the clusters closest to the query *that hold allowed rows*, in order, until
-        it has visited as many allowed rows as an unfiltered search visits rows (``nprobe``
-        average clusters) and at least ``k``; FAISS skips the other rows of those clusters.
+        it has visited :data:`FILTERED_VISIT` times as many allowed rows as an unfiltered search
+        visits rows (``nprobe`` average clusters), and at least ``k``; FAISS skips the other rows
+        of those clusters.
         HNSW scores the allowed rows exactly: its graph links them through excluded rows, and
         with a selector FAISS's walk never left the query's region (recall 0.3-0.4 with 30-75%
         of the rows allowed, unlike the query); IVF is the index for filtered search at scale.
@@ -104,7 +113,7 @@ class AnnIndex:
         bits = np.packbits(allowed, bitorder="little")
         selector = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(bits))
         held = np.bincount(self._cluster_of()[allowed], minlength=self.index.nlist)
-        visit = max(k, (nprobe or self.settings.nprobe) * self.rows // self.index.nlist)
+        visit = max(k, FILTERED_VISIT * (nprobe or self.settings.nprobe) * self.rows // self.index.nlist)
         order_scores, order = self._quantizer.search(batch, self.index.nlist)
         for q in range(len(batch)):
             useful = held[order[q]] > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import FilterError, StoreError
 from shopfuse.optional import require
 from shopfuse.registry import registry
-from shopfuse.store.ann import AnnIndex
+from shopfuse.store.ann import EXACT_MATCHES, AnnIndex
 from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.filters import Filter, parse_filter, store_fields, to_arrow, to_sql
@@ -44,6 +45,8 @@ FIELDS = (
     "_contributions",
 )
 """Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
+FILTER_CACHE = 32
+"""Filters whose matching rows a store keeps (one byte per product each: 32 MB at a million)."""
 FIELD_CACHE_ROWS = 1_000_000
 """Up to this many products, search results' fields come from an in-memory copy of the table."""
 _T = TypeVar("_T")
@@ -93,6 +96,10 @@ class LanceStore:
         self._reload_locks: dict[str, threading.Lock] = {}
         self._ann: dict[str, tuple[int, AnnIndex]] = {}
         self._field_row_cache: dict[str, tuple[tuple[int, int], np.ndarray, pa.Table, list[str]]] = {}
+        self._filter_cache: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
+        self._filter_lock = threading.Lock()
+        self.filter_cache_size = FILTER_CACHE
+        """Filters whose matches are kept per snapshot (0: none); each costs one byte per product."""
         self._integrity = TableIntegrity(self.path, TABLE_FOLDER)  # read before the table: see check_open
         with self._integrity.reading():
             if TABLE in self._db.list_tables().tables:
@@ -229,8 +236,9 @@ class LanceStore:
         Lance re-reads a flat column on every query, ten times slower. ``where`` becomes a mask
         over the matrix (see :meth:`_allowed`). Exact, except in a store with ``ann`` settings
         whose column holds at least ``ann.min_rows`` vectors: unfiltered searches, and filtered
-        ones whose filter matches at least ``ann.min_rows`` of them, use the approximate index
-        (see :meth:`_approximate`); a filter matching fewer is scored exactly over its matches.
+        ones whose filter matches more than ``ann.min_rows`` (at most
+        :data:`~shopfuse.store.ann.EXACT_MATCHES`) of them, use the approximate index (see
+        :meth:`_approximate`); a filter matching fewer is scored exactly over its matches.
         """
         query = check_query(self._manifest, column, vector, encoder)
         fields = store_fields(self._manifest.attributes)
@@ -245,9 +253,8 @@ class LanceStore:
                 return self._approximate(column, query, k, ids, matrix)
             scores = matrix @ query
             return self._hits(ids, scores, _top_k(scores, ids.__getitem__, k))
-        allowed = self._allowed(column, tree, ids, position)
-        rows = np.flatnonzero(allowed)
-        if least is not None and len(rows) >= least:
+        allowed, rows = self._allowed(column, tree, ids, position)
+        if least is not None and len(ids) >= least and len(rows) > min(least, EXACT_MATCHES):
             return self._approximate(column, query, k, ids, matrix, allowed=allowed)
         scores = matrix[rows] @ query
         best = _top_k(scores, lambda i: ids[rows[i]], k)
@@ -259,18 +266,37 @@ class LanceStore:
         # vectors and fields are snapshots loaded apart: a product deleted between them is skipped
         return [StoredHit(ids[i], float(scores[i]), rows[ids[i]]) for i in order if ids[i] in rows]
 
-    def _allowed(self, column: str, tree: Filter, ids: list[str], position: dict[str, int]) -> np.ndarray:
-        """Which rows of ``column``'s matrix match the filter ``tree``, as a boolean mask."""
-        allowed = np.zeros(len(ids), dtype=bool)
+    def _allowed(
+        self, column: str, tree: Filter, ids: list[str], position: dict[str, int]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which rows of ``column``'s matrix match the filter ``tree``: a boolean mask and its rows.
+
+        The last :attr:`filter_cache_size` filters' answers are kept per snapshot (shops repeat
+        their category filters; evaluating one costs ~10 ms at a million products).
+        """
         fields = self._fields()
+        key = (column, to_sql(tree), id(fields[0]) if fields is not None else None, id(ids))
+        with self._filter_lock:
+            cached = self._filter_cache.get(key)
+            if cached is not None:
+                self._filter_cache.move_to_end(key)
+                return cached[0], cached[1]
+        allowed = np.zeros(len(ids), dtype=bool)
         if fields is None:
             found = self._matching(f"{flag_field(column)} AND {to_sql(tree)}")
             allowed[[position[i] for i in found if i in position]] = True
-            return allowed
-        table = fields[0]
-        rows = self._field_rows(column, table, ids, position)[self._field_matches(table, tree)]
-        allowed[rows[rows >= 0]] = True
-        return allowed
+        else:
+            table = fields[0]
+            rows = self._field_rows(column, table, ids, position)[self._field_matches(table, tree)]
+            allowed[rows[rows >= 0]] = True
+        answer = (allowed, np.flatnonzero(allowed))
+        with self._filter_lock:
+            if self.filter_cache_size > 0:
+                # the snapshot objects are kept with the answer, so their ids stay theirs
+                self._filter_cache[key] = (*answer, fields, ids)
+                while len(self._filter_cache) > self.filter_cache_size:
+                    self._filter_cache.popitem(last=False)
+        return answer
 
     def _field_matches(self, table: pa.Table, tree: Filter) -> np.ndarray:
         """Rows of the in-memory fields ``table`` matching ``tree``, evaluated by Arrow.

@@ -56,6 +56,7 @@ from shopfuse.encoders.base import EncoderInfo
 from shopfuse.errors import StoreError
 from shopfuse.optional import require
 from shopfuse.registry import registry
+from shopfuse.store.ann import EXACT_MATCHES
 from shopfuse.store.attributes import attribute_type, check_attribute_name, coerce_attribute
 from shopfuse.store.base import CheckReport, Damage, Record, StoredHit, StoreManifest, check_query
 from shopfuse.store.filters import parse_filter, store_fields
@@ -104,8 +105,6 @@ DEFAULT_CONSISTENCY = "session"
 """Searches see this client process's own writes at once, others' soon after (see :class:`MilvusStore`)."""
 STRONG = "Strong"
 """What every read of the integrity and resume logic uses."""
-EXACT_MATCHES = 20_000
-"""Filters matching at most this many rows search every IVF list (exact over the matches)."""
 SHARE_TTL = 60.0
 """Seconds a filter's measured share of rows is reused (this store's own writes forget it at once)."""
 MAX_EF = 32_768
@@ -679,8 +678,9 @@ class MilvusStore:
         many *matching* candidates as the unfiltered one, up to twice as many for a selective
         filter, whose best matches lie farther from the query (at 200,000 rows, ``gender =
         'Women'``, 38 %, nprobe 16: recall 0.954 with ``1 / s``); a filter matching at most
-        :data:`EXACT_MATCHES` rows, or one that would scan half the lists anyway, scans every
-        list: exact over the matches (IVF_FLAT skips non-matching rows before computing a score).
+        :data:`~shopfuse.store.ann.EXACT_MATCHES` rows, or one that would scan half the lists
+        anyway, scans every list: exact over the matches (IVF_FLAT skips non-matching rows
+        before computing a score).
         """
         matches, total = self._share(collection, condition, rows, level)
         share = min(1.0, max(matches / total if total else 1.0, 1e-9))
