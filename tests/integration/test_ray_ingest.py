@@ -70,6 +70,13 @@ def _engine(folder: Path) -> Engine:
     return Engine.open(folder, EngineConfig(ocr="off"))
 
 
+def _on_ray(engine: Engine, catalogue: Path, address: str, **options: Any) -> Any:
+    """``ray_ingest`` of ``catalogue`` into ``engine``'s store, quietly."""
+    loaded = load_catalog(catalogue, FASHION_MAPPING)
+    encoder = engine.product_encoder()
+    return ray_ingest(loaded, engine.store, encoder, address=address, progress=False, **options)
+
+
 def _problems(report: object) -> set[tuple[int, str | None, str | None, str]]:
     return {(p.row, p.id, p.field, p.severity) for p in report.problems}  # type: ignore[attr-defined]
 
@@ -79,14 +86,7 @@ def test_same_as_local_then_incremental(catalogue: Path, ray_address: str, tmp_p
     expected = local.ingest_catalog(load_catalog(catalogue, FASHION_MAPPING), progress=False)
     engine = _engine(tmp_path / "ray")
     stats = RayStats()
-    report = ray_ingest(
-        load_catalog(catalogue, FASHION_MAPPING),
-        engine.store,
-        engine.product_encoder(),
-        address=ray_address,
-        progress=False,
-        stats=stats,
-    )
+    report = _on_ray(engine, catalogue, ray_address, stats=stats)
     assert report.added == expected.added == len(ROWS)
     assert engine.store.hashes() == local.store.hashes()
     assert engine.store.count() == len(ROWS)
@@ -103,28 +103,16 @@ def test_same_as_local_then_incremental(catalogue: Path, ray_address: str, tmp_p
     assert {"decode", "text", "image"} <= set(stats.stages)
     assert all(s["products"] == len(ROWS) for s in stats.stages.values())
     assert max(len(s["nodes"]) for s in stats.stages.values()) == 2
-    again = ray_ingest(
-        load_catalog(catalogue, FASHION_MAPPING),
-        engine.store,
-        engine.product_encoder(),
-        address=ray_address,
-        progress=False,
-    )
+    again = _on_ray(engine, catalogue, ray_address)
     assert (again.added, again.updated, again.unchanged) == (0, 0, len(ROWS))
-    # one changed title: encoded again on the cluster by a driver whose language detector is loaded
-    # (it ran here during the first run and cannot be pickled: it must not travel)
+    # one changed title, encoded on the cluster by a driver that has searched: its loaded models
+    # (ONNX sessions, ctypes handles) cannot be pickled and must not travel
     changed = tmp_path / "changed.csv"
     text = catalogue.read_text(encoding="utf-8").splitlines()
     row = next(csv.reader([text[1]]))
     title = row[next(csv.reader([text[0]])).index("productDisplayName")]
     changed.write_text("\n".join([text[0], text[1].replace(title, title + " Limited Edition"), *text[2:]]))
-    third = ray_ingest(
-        load_catalog(changed, FASHION_MAPPING),
-        engine.store,
-        engine.product_encoder(),
-        address=ray_address,
-        progress=False,
-    )
+    third = _on_ray(engine, changed, ray_address)
     assert (third.added, third.updated, third.unchanged) == (0, 1, len(ROWS) - 1)
 
 
@@ -172,13 +160,7 @@ def test_resume_after_killed_driver(fashion_csv: Path, ray_address: str, tmp_pat
     engine = _engine(store)
     before = len(engine.store.hashes())
     assert 16 <= before < len(RESUME_ROWS)
-    report = ray_ingest(
-        load_catalog(catalogue, FASHION_MAPPING),
-        engine.store,
-        engine.product_encoder(),
-        address=ray_address,
-        progress=False,
-    )
+    report = _on_ray(engine, catalogue, ray_address)
     assert report.unchanged == before
     assert report.added == len(RESUME_ROWS) - before
     ids = sorted(engine.store.hashes())

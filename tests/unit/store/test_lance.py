@@ -60,33 +60,22 @@ def test_filters_evaluated_in_memory_agree_with_lance_and_restrict_search(
 ) -> None:
     # Arrow evaluates filters over the fields held in memory; Lance (SQL) does for stores too big
     # to hold them: both must keep the same rows, and search must return only (and all) of them
-    from tests.contracts.test_stores import FILTER_CASES
+    from tests.contracts.test_stores import FILTER_CASES, IMAGE, TEXT, check_sql_semantics
 
-    store = LanceStore.create(tmp_path / "s", {"text": INFO})
-    rng = np.random.default_rng(0)
-    for i in range(24):
-        attributes: dict[str, Any] = {
-            "gender": (None, "Women", "Men", "Kids")[i % 4],
-            "size": None if i % 5 == 0 else i % 10,
-            "price": i / 4,
-            "colour group": "it's red" if i % 3 == 0 else "blue",
-            "sale": i % 2 == 0,
-        }
-        vector = rng.normal(size=4).astype(np.float32)
-        product = Product(id=f"p{i}", title=f"title {i}", attributes=attributes)
-        store.upsert([Record(product, f"h{i}", {"text": vector / np.linalg.norm(vector)})])
-    query = np.array([1, 0, 0, 0], np.float32)
+    store = LanceStore.create(tmp_path / "s", {"text": TEXT, "image": IMAGE})
+    check_sql_semantics(store)  # 24 products; ids_where (in memory) against Python's reading
+    query = np.eye(16, dtype=np.float32)[0]
     in_memory = {}
     for where, _ in FILTER_CASES:
         in_memory[where] = sorted(store.ids_where(where))
-        hits = store.search("text", query, encoder=INFO, k=100, where=where)
+        hits = store.search("text", query, encoder=TEXT, k=100, where=where)
         assert sorted(h.id for h in hits) == in_memory[where], where
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert any(in_memory.values()) and not all(len(v) == 24 for v in in_memory.values())
     monkeypatch.setattr(store, "_fields", lambda wait=False: None)  # now every filter goes to Lance
     for where, _ in FILTER_CASES:
         assert sorted(store.ids_where(where)) == in_memory[where], where
-        hits = store.search("text", query, encoder=INFO, k=100, where=where)
+        hits = store.search("text", query, encoder=TEXT, k=100, where=where)
         assert sorted(h.id for h in hits) == in_memory[where], where
 
 
