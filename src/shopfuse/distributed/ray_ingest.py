@@ -268,7 +268,9 @@ def _encode(
     shipped = dataclasses.replace(encoder, components=dataclasses.replace(encoder.components, langid=None))
     blob = ray.cloudpickle.dumps(shipped)
     items = [{"payload": pickle.dumps(_Item(record))} for record in todo]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // 8, 200)))
+    # at least one block per actor of a pool (else some actors idle), about 8 products per block
+    blocks = min(len(items), max(size, min(len(items) // 8, 200)))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
     if photo_stage:
         ds = ds.map_batches(
             _DecodeStage,
