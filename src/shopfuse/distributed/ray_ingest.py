@@ -21,7 +21,6 @@ Encoding, not writing, is the expensive part, so the driver is not the bottlenec
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import pickle
 import time
@@ -263,10 +262,8 @@ def _encode(
     # every pool must fit at once beside Ray Data's own tasks, or the stream stalls
     share = max(0.05, min(1.0, round(cpus / (stages * size + 1), 2)))
     context.scheduling_strategy = "SPREAD"  # Ray Data's default, said here: each pool over the nodes
-    # the extractors hold lambdas; the language detector stays with the driver (it runs there, and
-    # once loaded it holds ctypes pointers that cannot be pickled)
-    shipped = dataclasses.replace(encoder, components=dataclasses.replace(encoder.components, langid=None))
-    blob = ray.cloudpickle.dumps(shipped)
+    # cloudpickle: the extractors hold lambdas; loaded models stay behind (LazyModels)
+    blob = ray.cloudpickle.dumps(encoder)
     items = [{"payload": pickle.dumps(_Item(record))} for record in todo]
     # at least one block per actor of a pool (else some actors idle), about 8 products per block
     blocks = min(len(items), max(size, min(len(items) // 8, 200)))

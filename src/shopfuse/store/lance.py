@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -45,8 +44,6 @@ FIELDS = (
     "_contributions",
 )
 """Stored product fields; ``_``-prefixed ones are shopfuse's own, the rest mirror :class:`Product`."""
-FILTER_CACHE = 32
-"""Filters whose matching rows a store keeps (one byte per product each: 32 MB at a million)."""
 FIELD_CACHE_ROWS = 1_000_000
 """Up to this many products, search results' fields come from an in-memory copy of the table."""
 _T = TypeVar("_T")
@@ -96,10 +93,6 @@ class LanceStore:
         self._reload_locks: dict[str, threading.Lock] = {}
         self._ann: dict[str, tuple[int, AnnIndex]] = {}
         self._field_row_cache: dict[str, tuple[tuple[int, int], np.ndarray, pa.Table, list[str]]] = {}
-        self._filter_cache: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
-        self._filter_lock = threading.Lock()
-        self.filter_cache_size = FILTER_CACHE
-        """Filters whose matches are kept per snapshot (0: none); each costs one byte per product."""
         self._integrity = TableIntegrity(self.path, TABLE_FOLDER)  # read before the table: see check_open
         with self._integrity.reading():
             if TABLE in self._db.list_tables().tables:
@@ -269,19 +262,9 @@ class LanceStore:
     def _allowed(
         self, column: str, tree: Filter, ids: list[str], position: dict[str, int]
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Which rows of ``column``'s matrix match the filter ``tree``: a boolean mask and its rows.
-
-        The last :attr:`filter_cache_size` filters' answers are kept per snapshot (shops repeat
-        their category filters; evaluating one costs ~10 ms at a million products).
-        """
-        fields = self._fields()
-        key = (column, to_sql(tree), id(fields[0]) if fields is not None else None, id(ids))
-        with self._filter_lock:
-            cached = self._filter_cache.get(key)
-            if cached is not None:
-                self._filter_cache.move_to_end(key)
-                return cached[0], cached[1]
+        """Which rows of ``column``'s matrix match the filter ``tree``: a boolean mask and its rows."""
         allowed = np.zeros(len(ids), dtype=bool)
+        fields = self._fields()
         if fields is None:
             found = self._matching(f"{flag_field(column)} AND {to_sql(tree)}")
             allowed[[position[i] for i in found if i in position]] = True
@@ -289,14 +272,7 @@ class LanceStore:
             table = fields[0]
             rows = self._field_rows(column, table, ids, position)[self._field_matches(table, tree)]
             allowed[rows[rows >= 0]] = True
-        answer = (allowed, np.flatnonzero(allowed))
-        with self._filter_lock:
-            if self.filter_cache_size > 0:
-                # the snapshot objects are kept with the answer, so their ids stay theirs
-                self._filter_cache[key] = (*answer, fields, ids)
-                while len(self._filter_cache) > self.filter_cache_size:
-                    self._filter_cache.popitem(last=False)
-        return answer
+        return allowed, np.flatnonzero(allowed)
 
     def _field_matches(self, table: pa.Table, tree: Filter) -> np.ndarray:
         """Rows of the in-memory fields ``table`` matching ``tree``, evaluated by Arrow.

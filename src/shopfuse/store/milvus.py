@@ -107,6 +107,8 @@ STRONG = "Strong"
 """What every read of the integrity and resume logic uses."""
 SHARE_TTL = 60.0
 """Seconds a filter's measured share of rows is reused (this store's own writes forget it at once)."""
+DEFAULT_NLIST = 1024
+"""IVF_FLAT lists when the store's ``ann`` settings name none."""
 MAX_EF = 32_768
 """The largest HNSW ``ef`` Milvus accepts."""
 MAX_TEXT = 65_535
@@ -238,8 +240,8 @@ class MilvusStore:
             raise StoreError(f"no shopfuse store at {self.location} (no {self.location.meta} collection)")
         self._client.load_collection(self.location.meta)
         self._manifest = self._load_manifest()
-        self._shares: dict[tuple[str, str, str], tuple[float, int, int]] = {}
-        """``(collection, condition, level)`` -> (when, matching rows, rows): filtered-search widening."""
+        self._shares: dict[tuple[str, str, str], tuple[float, int]] = {}
+        """``(collection, condition, level)`` -> (when counted, rows matching): filtered-search widening."""
         self.layout = self.read_document("layout") or SINGLE
         """``single`` (every vector field in the data collection) or ``split`` (see the module doc)."""
         self.filterable: tuple[str, ...] = tuple(json.loads(self.read_document("filterable") or "[]"))
@@ -687,7 +689,7 @@ class MilvusStore:
         scale = (2.0 - share) / share
         ann = self._manifest.ann
         if "nprobe" in params and ann is not None:
-            nlist = ann.nlist or 1024
+            nlist = ann.nlist or DEFAULT_NLIST
             wanted = math.ceil(params["nprobe"] * scale)
             exact = matches <= EXACT_MATCHES or wanted * 2 >= nlist
             return {**params, "nprobe": nlist if exact else wanted}
@@ -704,8 +706,7 @@ class MilvusStore:
             key = (collection, expression, level)
             cached = self._shares.get(key)
             if cached is None or now - cached[0] > SHARE_TTL:
-                count = self._count(expression, collection, level)
-                cached = (now, count, count)
+                cached = (now, self._count(expression, collection, level))
                 self._shares[key] = cached
             found.append(cached[1])
         return found[0], found[1]
@@ -975,7 +976,7 @@ def _index(ann: AnnSettings | None) -> tuple[str, dict[str, Any]]:
         return "FLAT", {}
     if ann.kind == "hnsw":
         return "HNSW", {"M": ann.m, "efConstruction": ann.ef_construction}
-    return "IVF_FLAT", {"nlist": ann.nlist or 1024}
+    return "IVF_FLAT", {"nlist": ann.nlist or DEFAULT_NLIST}
 
 
 def _put_document(client: Any, meta: str, key: str, value: str) -> None:

@@ -101,21 +101,3 @@ def test_filtered_search_uses_the_index_only_for_filters_matching_many_rows(tmp_
         assert [h.id for h in hits][:5] == [f"v{i}" for i in exact][:5], where
         assert all(int(h.id[1:]) in allowed for h in hits)
         assert ("text" in store._ann) == (matches >= 300)  # only the broad filter built the index
-
-
-def test_a_repeated_filter_is_answered_from_the_cache_until_the_store_changes(tmp_path: Path) -> None:
-    store = LanceStore.create(tmp_path / "s", {"text": INFO})
-    vector = np.array([1, 0, 0, 0], np.float32)
-    store.upsert(
-        [Record(Product(id=f"p{i}", attributes={"size": i % 3}), f"h{i}", {"text": vector}) for i in range(9)]
-    )
-    first = store.search("text", vector, encoder=INFO, k=20, where="size = 1")
-    assert sorted(h.id for h in first) == ["p1", "p4", "p7"] and len(store._filter_cache) == 1
-    assert store.search("text", vector, encoder=INFO, k=20, where="size = 1") == first
-    assert len(store._filter_cache) == 1  # the same answer, reused
-    store.upsert([Record(Product(id="p10", attributes={"size": 1}), "h10", {"text": vector})])
-    assert "p10" in {h.id for h in store.search("text", vector, encoder=INFO, k=20, where="size = 1")}
-    store.filter_cache_size = 0
-    store._filter_cache.clear()
-    store.search("text", vector, encoder=INFO, k=20, where="size = 2")
-    assert not store._filter_cache
